@@ -1,0 +1,187 @@
+/*
+ * libstm: composable memory transactions for C.
+ *
+ * Haskell STM's semantics (TVar, atomically, retry, orElse) executed in
+ * hardware transactional memory (Intel RTM, IBM POWER HTM) where the CPU has
+ * it and in a software NOrec STM otherwise.  One API for every path: user
+ * code never changes.
+ *
+ *     #include <stm.h>          cc prog.c $(pkg-config --cflags --libs libstm)
+ *
+ * Rules of use
+ *  - A transaction is a function `intptr_t fn(stm_tx *tx, void *arg)` run by
+ *    stm_atomically().  It may run several times before it commits: it must
+ *    touch shared state only through stm_read()/stm_write() (or the typed
+ *    helpers), and do no I/O unless it called stm_irrevocable() first.
+ *  - Every value a transaction reads is consistent with every other value it
+ *    read (opacity), even in an attempt that will be aborted.
+ *  - Transactions compose: stm_atomically() called inside a transaction joins
+ *    it, so `transfer` may be `withdraw` then `deposit`, each of which is also
+ *    a complete transaction on its own.
+ *  - Threads need no registration: first use registers, thread exit cleans up.
+ *  - Misuse (a NULL TVar, a transactional call outside a transaction, a
+ *    retry that could never wake) prints a message naming the call on stderr
+ *    and calls abort().
+ *  - Locals of the calling function that a transaction modifies are not
+ *    rolled back on abort; keep transaction results in TVars or the return
+ *    value.
+ *
+ * Tuning is done with environment variables, see stm(7).
+ */
+#ifndef STM_H
+#define STM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define STM_API __attribute__((visibility("default")))
+#else
+#define STM_API
+#endif
+
+#define STM_VERSION_MAJOR 0
+#define STM_VERSION_MINOR 1
+#define STM_VERSION_PATCH 0
+
+/* The per-thread transaction descriptor; opaque. */
+typedef struct stm_tx stm_tx;
+
+/* A transactional variable: one machine word.  Embed it in your own structs
+ * or allocate one with stm_tvar_new().  Only access it through this API. */
+typedef struct {
+    uintptr_t word;
+} stm_tvar;
+
+/* Static initializer: `stm_tvar balance = STM_TVAR_INIT(100);` */
+#define STM_TVAR_INIT(v) { (uintptr_t)(v) }
+
+/* Initialize an embedded TVar before it is shared (no transaction needed). */
+static inline void stm_tvar_init(stm_tvar *tv, uintptr_t init) { tv->word = init; }
+
+/* Allocate a TVar holding `init`.  Returns NULL with errno = ENOMEM. */
+STM_API stm_tvar *stm_tvar_new(uintptr_t init);
+
+/* Free a TVar from stm_tvar_new().  Reclamation is deferred until no running
+ * transaction can still see it (an RCU grace period).  Freeing anything else
+ * is reported as misuse.  NULL is ignored. */
+STM_API void stm_tvar_free(stm_tvar *tv);
+
+/* A transaction body.  Its return value is what stm_atomically() returns. */
+typedef intptr_t (*stm_fn)(stm_tx *tx, void *arg);
+
+/* Run fn(tx, arg) atomically and in isolation, re-running it until it
+ * commits; returns fn's result from the attempt that committed.  Called
+ * inside a transaction it joins the enclosing transaction (flat nesting). */
+STM_API intptr_t stm_atomically(stm_fn fn, void *arg);
+
+/* Transactional read and write of one word. */
+STM_API uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv);
+STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
+
+/* Typed helpers: the word holds an intptr_t, a pointer, or the bits of a
+ * double (64-bit targets only for double). */
+static inline intptr_t stm_read_int(stm_tx *tx, const stm_tvar *tv)
+{
+    return (intptr_t)stm_read(tx, tv);
+}
+static inline void stm_write_int(stm_tx *tx, stm_tvar *tv, intptr_t v)
+{
+    stm_write(tx, tv, (uintptr_t)v);
+}
+static inline void *stm_read_ptr(stm_tx *tx, const stm_tvar *tv)
+{
+    return (void *)stm_read(tx, tv);
+}
+static inline void stm_write_ptr(stm_tx *tx, stm_tvar *tv, void *p)
+{
+    stm_write(tx, tv, (uintptr_t)p);
+}
+#if UINTPTR_MAX == UINT64_MAX
+static inline double stm_word_to_double(uintptr_t w)
+{
+    union { uintptr_t w; double d; } u;
+    u.w = w;
+    return u.d;
+}
+static inline uintptr_t stm_double_to_word(double d)
+{
+    union { uintptr_t w; double d; } u;
+    u.d = d;
+    return u.w;
+}
+static inline double stm_read_double(stm_tx *tx, const stm_tvar *tv)
+{
+    return stm_word_to_double(stm_read(tx, tv));
+}
+static inline void stm_write_double(stm_tx *tx, stm_tvar *tv, double d)
+{
+    stm_write(tx, tv, stm_double_to_word(d));
+}
+#endif
+
+/* Abandon this attempt and block until some TVar read so far is changed by
+ * another committed transaction, then run the transaction again.  Inside the
+ * first branch of stm_or_else() it moves on to the second branch instead.
+ * A retry with nothing read (it could never wake) is reported as misuse. */
+#if defined(__GNUC__)
+__attribute__((noreturn))
+#endif
+STM_API void stm_retry(stm_tx *tx);
+
+/* Run first(tx, a1); if it calls stm_retry(), undo its writes (keeping what
+ * it read) and return second(tx, a2) instead.  If second retries too, the
+ * whole transaction blocks on everything both read.  Nests to any depth. */
+STM_API intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1,
+                             stm_fn second, void *a2);
+
+/* From here on the transaction cannot abort and may perform I/O.  It runs
+ * alone (all other transactions wait), so use sparingly.  stm_retry() after
+ * this call is misuse. */
+STM_API void stm_irrevocable(stm_tx *tx);
+
+/* Memory whose lifetime follows the transaction.  stm_alloc(): freed again
+ * if the attempt aborts; NULL on failure.  stm_free(): takes effect when the
+ * transaction commits, and the memory is reused only after no transaction
+ * can still see it.  stm_free() accepts only stm_alloc() memory (or NULL). */
+STM_API void *stm_alloc(stm_tx *tx, size_t n);
+STM_API void stm_free(stm_tx *tx, void *p);
+
+/* Outside a transaction: one atomic read or write.  stm_store() counts as a
+ * committed write: it wakes transactions blocked in stm_retry(). */
+STM_API uintptr_t stm_load(const stm_tvar *tv);
+STM_API void stm_store(stm_tvar *tv, uintptr_t v);
+
+/* The first path stm_atomically() tries, after the CPU probe and STM_MODE:
+ * "rtm", "power-htm", "emu-htm" (tests), "norec" or "serial". */
+STM_API const char *stm_path(void);
+
+/* Process-wide counters: live threads and threads that exited. */
+struct stm_stats {
+    uint64_t commits_htm;          /* committed in hardware */
+    uint64_t commits_stm;          /* committed in NOrec software */
+    uint64_t commits_serial;       /* committed serially (irrevocable) */
+    uint64_t aborts_htm_conflict;  /* hardware: data conflict */
+    uint64_t aborts_htm_capacity;  /* hardware: footprint overflow */
+    uint64_t aborts_htm_explicit;  /* hardware: our own abort codes */
+    uint64_t aborts_htm_other;     /* hardware: status 0, debug, nested,
+                                      persistent */
+    uint64_t aborts_stm;           /* software validation failures */
+    uint64_t retries_blocked;      /* times a thread blocked in stm_retry */
+    uint64_t wakeups;              /* wake-ups issued by committing writers */
+    uint64_t htm_busy_waits;       /* hardware: waits for a software writer */
+    uint64_t htm_skipped_adaptive; /* transactions that skipped hardware
+                                      because their site kept failing there */
+};
+STM_API void stm_stats_get(struct stm_stats *out);
+STM_API void stm_stats_reset(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STM_H */

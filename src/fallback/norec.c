@@ -1,0 +1,234 @@
+/*
+ * NOrec with hybrid counters, and the serial irrevocable mode.
+ *
+ * Algorithm: NOrec (Dalessandro, Spear, Scott, "NOrec: streamlining STM by
+ * abolishing ownership records", PPoPP 2010), extended to coexist with
+ * hardware transactions as in Hybrid NOrec (Dalessandro et al., ASPLOS 2011)
+ * in its two-counter form, with RH-NOrec's sw_active gate (Matveev and
+ * Shavit, ASPLOS 2015).  The code is ours; the algorithm is theirs.
+ *
+ * State: one global sequence lock `seq` (even = no writer), a counter
+ * `hw_commits` of hardware writer commits, and per transaction a read log of
+ * (address, value) pairs, a redo log, and the snapshot (snap, hsnap).
+ *
+ * INVARIANT.  While a software attempt runs, every value in its read log
+ * equals the value in memory at the moment the global counters read
+ * (seq, hw_commits) == (snap, hsnap) with seq even.  In other words the
+ * reads form a consistent snapshot of memory at one instant.
+ *
+ * Why it holds.  All committed changes to TVars happen either (a) inside a
+ * software writeback, bracketed by seq going odd and then even to a new
+ * value, or (b) inside a hardware transaction, which increments hw_commits
+ * atomically with its writes whenever a software transaction is active (and
+ * a software transaction counts itself in sw_active before it reads the
+ * counters, so a hardware writer either sees it and bumps the counter, or
+ * conflicts on sw_active and aborts, or committed before the snapshot), or
+ * (c) in the serial mode, which holds seq odd like a writeback.  A read
+ * loads the word, then (acquire fence) re-checks both counters; unchanged
+ * counters mean no commit intervened between the snapshot and the load, so
+ * the value belongs to the snapshot.  If a counter moved, validation waits
+ * for an even seq, re-reads every logged address and compares values; if
+ * all are equal and the counters did not move during the re-read, the whole
+ * log is consistent at the new counters and those become the snapshot.
+ *
+ * Opacity.  Because every read is checked before it is returned, user code
+ * never sees a value that is inconsistent with the earlier reads: a doomed
+ * attempt is aborted inside stm_read() before it can act on a torn state.
+ *
+ * Commit.  A read-only attempt commits at its last successful read (the
+ * snapshot instant).  A writer CASes seq from snap to snap+1; success means
+ * no software writer committed since the snapshot, and from now on none can,
+ * and every hardware transaction (subscribed to seq) aborts.  Hardware
+ * writers that committed after the last validation show in hw_commits, so
+ * one more validation settles that; then the redo log is written back and
+ * seq = snap + 2 publishes it.  Linearization point: the CAS.
+ *
+ * Blocking retry and wake-ups.  A writer reads the waiter count with a
+ * seq_cst load right after its seq CAS.  A waiter increments the count
+ * (seq_cst) and then reads seq (seq_cst) before re-checking its read set.
+ * In the single total order of seq_cst operations either the writer's load
+ * follows the increment (the writer sees the waiter and wakes it) or the
+ * increment follows the load, hence follows the CAS, so the waiter sees seq
+ * odd or later, waits for the writeback and sees the new value.  No lost
+ * wake-up, and no separate full fence on the commit path.
+ *
+ * Memory ordering (C11): reader = relaxed data loads, acquire fence, relaxed
+ * counter loads (the seqlock reader of Boehm, MSPC 2012).  Writer = CAS
+ * (acquire), release fence, relaxed data stores, release store of seq.  All
+ * TVar words are accessed atomically so ThreadSanitizer sees no race.
+ */
+#include <urcu/urcu-memb.h>
+
+#include "../stm/misuse.h"
+#include "../stm/spin.h"
+#include "../stm/wait.h"
+#include "norec.h"
+
+static inline bool htm_possible(void)
+{
+    /* set once at start-up, before any transaction runs */
+    return __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
+}
+
+void stm_norec_begin(stm_tx *tx)
+{
+    if (htm_possible()) {
+        /* before the snapshot: see the essay, case (b) */
+        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
+        tx->counted_active = true;
+    }
+    urcu_memb_read_lock();
+    tx->mode = STM_MODE_NOREC;
+    tx->snap = stm_seq_even();
+    tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
+}
+
+/* Every logged value still in memory? */
+static bool rlog_unchanged(const stm_tx *tx)
+{
+    const struct stm_rentry *e = tx->rlog.e;
+    for (size_t i = 0, n = tx->rlog.n; i < n; i++)
+        if (__atomic_load_n(&e[i].addr->word, __ATOMIC_RELAXED) != e[i].val)
+            return false;
+    return true;
+}
+
+void stm_norec_validate(stm_tx *tx)
+{
+    for (;;) {
+        uint64_t s = stm_seq_even();
+        uint64_t h = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
+        if (!rlog_unchanged(tx))
+            stm_tx_abort(tx, STM_ABORT_VALIDATION);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) == s &&
+            __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) == h) {
+            tx->snap = s;
+            tx->hsnap = h;
+            return;
+        }
+    }
+}
+
+/* Take seq from snap to snap+1, revalidating while others commit; then
+ * settle hardware commits that happened since the last validation.  On
+ * return this thread holds the lock with a consistent read log. */
+static void lock_seq(stm_tx *tx)
+{
+    for (;;) {
+        uint64_t s = tx->snap;
+        if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED))
+            break;
+        stm_norec_validate(tx);
+    }
+    /* hardware writers that committed between the last validation and the
+     * CAS bumped hw_commits (sw_active > 0); none can commit now */
+    if (__atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE) != tx->hsnap) {
+        if (!rlog_unchanged(tx)) {
+            /* nothing written: the old even value is still accurate */
+            __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+            stm_tx_abort(tx, STM_ABORT_VALIDATION);
+        }
+        tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED);
+    }
+}
+
+static void write_back(const stm_tx *tx)
+{
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    const struct stm_wentry *e = tx->wlog.e;
+    /* in log order, so the newest entry for an address lands last */
+    for (size_t i = 0, n = tx->wlog.n; i < n; i++)
+        __atomic_store_n(&e[i].addr->word, e[i].val, __ATOMIC_RELAXED);
+}
+
+static void leave(stm_tx *tx)
+{
+    urcu_memb_read_unlock();
+    if (tx->counted_active) {
+        __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
+        tx->counted_active = false;
+    }
+}
+
+bool stm_norec_commit(stm_tx *tx)
+{
+    if (tx->wlog.n == 0) {
+        leave(tx);
+        return false;
+    }
+    lock_seq(tx);
+    bool wake = stm_waiters_present();
+    write_back(tx);
+    __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
+    leave(tx);
+    return wake;
+}
+
+void stm_norec_become_serial(stm_tx *tx)
+{
+    lock_seq(tx);
+    tx->mode = STM_MODE_SERIAL;
+}
+
+void stm_serial_begin(stm_tx *tx)
+{
+    if (htm_possible()) {
+        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
+        tx->counted_active = true;
+    }
+    urcu_memb_read_lock();
+    for (unsigned i = 0;; i++) {
+        uint64_t s = stm_seq_even();
+        if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED)) {
+            tx->snap = s;
+            break;
+        }
+        stm_backoff(i);
+    }
+    tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
+    tx->mode = STM_MODE_SERIAL;
+}
+
+bool stm_serial_commit(stm_tx *tx)
+{
+    bool wake = false;
+    if (tx->wlog.n != 0) {
+        wake = stm_waiters_present();
+        write_back(tx);
+        __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
+    } else {
+        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+    }
+    leave(tx);
+    return wake;
+}
+
+void stm_norec_leave(stm_tx *tx)
+{
+    if (tx->mode == STM_MODE_SERIAL) {
+        /* we hold seq odd and wrote nothing to memory: restore it */
+        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+    }
+    leave(tx);
+}
+
+bool stm_norec_store(stm_tvar *tv, uintptr_t v)
+{
+    /* a one-word writer commit: readers must see seq move, or a transaction
+     * could combine the old value of tv with values written after it */
+    for (unsigned i = 0;; i++) {
+        uint64_t s = stm_seq_even();
+        if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED)) {
+            bool wake = stm_waiters_present();
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+            __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
+            __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);
+            return wake;
+        }
+        stm_backoff(i);
+    }
+}

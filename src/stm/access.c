@@ -1,0 +1,77 @@
+/* TVar access: dispatch on the path of the running attempt. */
+#include "../fallback/norec.h"
+#include "../htm/htm.h"
+#include "misuse.h"
+#include "tx.h"
+#include "wait.h"
+
+static void __attribute__((noinline, cold)) bad_access(const char *call, const stm_tx *tx,
+                                                      const void *tv)
+{
+    if (tv == NULL)
+        stm_fatal(call, "NULL TVar");
+    if (tx == NULL)
+        stm_fatal(call, "NULL transaction descriptor");
+    stm_fatal(call, "called outside a transaction");
+}
+
+uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv)
+{
+    if (__builtin_expect(tv == NULL || tx == NULL, 0))
+        bad_access("stm_read", tx, tv);
+    if (tx->mode == STM_MODE_HTM)
+        return __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+    if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
+        bad_access("stm_read", tx, tv);
+    return stm_norec_read(tx, tv);
+}
+
+void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
+{
+    if (__builtin_expect(tv == NULL || tx == NULL, 0))
+        bad_access("stm_write", tx, tv);
+    if (tx->mode == STM_MODE_HTM) {
+        __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
+        tx->hw_wrote = true;
+        return;
+    }
+    if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
+        bad_access("stm_write", tx, tv);
+    stm_norec_write(tx, tv, value);
+}
+
+uintptr_t stm_load(const stm_tvar *tv)
+{
+    if (tv == NULL)
+        stm_fatal("stm_load", "NULL TVar");
+    /* pairs with the release store of seq that published the value */
+    return __atomic_load_n(&tv->word, __ATOMIC_ACQUIRE);
+}
+
+void stm_store(stm_tvar *tv, uintptr_t v)
+{
+    if (tv == NULL)
+        stm_fatal("stm_store", "NULL TVar");
+    stm_tx *tx = stm_tx_self();
+    if (tx->depth != 0)
+        stm_fatal("stm_store", "called inside a transaction; use stm_write()");
+    if (stm_norec_store(tv, v))
+        stm_wake_all(tx);
+}
+
+void stm_irrevocable(stm_tx *tx)
+{
+    if (tx == NULL || tx->mode == STM_MODE_NONE)
+        stm_fatal("stm_irrevocable", "called outside a transaction");
+    switch (tx->mode) {
+    case STM_MODE_HTM:
+        STM_HTM_ABORT(STM_HTM_CODE_IRREVOCABLE);
+        break;
+    case STM_MODE_NOREC:
+        stm_norec_become_serial(tx);
+        break;
+    default:
+        break;
+    }
+    tx->irrevocable = true;
+}

@@ -1,0 +1,244 @@
+/*
+ * stm_atomically: path choice and the attempt loop.
+ *
+ * PROTOCOL (two-counter Hybrid NOrec; Dalessandro et al., ASPLOS 2011, with
+ * RH-NOrec's sw_active gate, Matveev and Shavit, ASPLOS 2015).
+ *
+ * Hardware attempt: wait (outside the transaction) while seq is odd, so one
+ * software writer does not push everybody into software (the lemming
+ * effect); begin; read seq first thing and abort with the busy code if odd.
+ * seq is now in the hardware read set (eager subscription): any software
+ * writeback or serial transaction that starts before we commit aborts us,
+ * so a hardware transaction never observes a half-written writeback.  TVar
+ * accesses are plain loads and stores.  A writer that sees sw_active > 0
+ * bumps hw_commits inside the transaction, which tells running software
+ * transactions to revalidate; with no software transaction in flight the
+ * counter is left alone, so hardware writers do not all conflict on it.
+ * Read-only hardware transactions touch no shared word.
+ *
+ * After a hardware abort the policy (policy.c) decides: again, wait for a
+ * software writer and again (uncharged), software now, or serial now.
+ * Software attempts are NOrec (src/fallback/norec.c); after
+ * STM_SERIAL_AFTER software aborts the transaction runs serially, which
+ * cannot abort, so every transaction finishes.
+ *
+ * Frames: STM_HTM_BEGIN and setjmp sit in the frames of stm_atomically and
+ * run_software themselves; locals that change across an abort are volatile.
+ */
+#include <setjmp.h>
+#include <stdlib.h>
+
+#include "../fallback/norec.h"
+#include "../htm/htm.h"
+#include "config.h"
+#include "hybrid.h"
+#include "memory.h"
+#include "misuse.h"
+#include "policy.h"
+#include "runtime.h"
+#include "spin.h"
+#include "tx.h"
+#include "wait.h"
+
+/* Undo the attempt's side effects; keep the read log if the attempt is to
+ * block in stm_retry. */
+static void attempt_reset(stm_tx *tx, bool keep_reads)
+{
+    stm_mem_undo_allocs(tx, 0);
+    tx->frees.n = 0;
+    stm_wlog_clear(&tx->wlog);
+    tx->wscope = 0;
+    if (!keep_reads)
+        tx->rlog.n = 0;
+    tx->orelse = NULL;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+}
+
+void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
+{
+    stm_norec_leave(tx);
+    attempt_reset(tx, reason == STM_ABORT_RETRY);
+    if (reason == STM_ABORT_VALIDATION)
+        STM_STAT_INC(tx, aborts_stm);
+    longjmp(*tx->abort_jb, (int)reason);
+}
+
+void stm_tx_leave_for_exit(stm_tx *tx)
+{
+    if (tx->mode == STM_MODE_NOREC || tx->mode == STM_MODE_SERIAL)
+        stm_norec_leave(tx);
+    attempt_reset(tx, false);
+    tx->depth = 0;
+}
+
+static void after_commit(stm_tx *tx, bool wake)
+{
+    stm_mem_commit(tx);
+    stm_wlog_clear(&tx->wlog);
+    tx->rlog.n = 0;
+    tx->wscope = 0;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+    tx->depth = 0;
+    if (wake)
+        stm_wake_all(tx);
+}
+
+/* The software and serial paths.  start_serial: go straight to serial. */
+static intptr_t __attribute__((noinline))
+run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
+{
+    const struct stm_config *cfg = stm_config();
+    jmp_buf jb;
+    volatile unsigned aborts = 0;
+    volatile bool serial = start_serial || cfg->mode == STM_CFG_SERIAL;
+
+    tx->abort_jb = &jb;
+    int why = setjmp(jb);
+    if (why == STM_ABORT_RETRY) {
+        stm_wait_for_change(tx);
+    } else if (why == STM_ABORT_TO_SERIAL) {
+        serial = true;
+    } else if (why == STM_ABORT_VALIDATION) {
+        if (++aborts >= cfg->serial_after)
+            serial = true;
+    }
+
+    tx->depth = 1;
+    if (serial)
+        stm_serial_begin(tx);
+    else
+        stm_norec_begin(tx);
+    intptr_t r = fn(tx, arg);
+    bool wake;
+    if (tx->mode == STM_MODE_SERIAL) {
+        wake = stm_serial_commit(tx);
+        STM_STAT_INC(tx, commits_serial);
+    } else {
+        wake = stm_norec_commit(tx);
+        STM_STAT_INC(tx, commits_stm);
+    }
+    after_commit(tx, wake);
+    return r;
+}
+
+static void count_htm_abort(stm_tx *tx, enum stm_htm_cause c)
+{
+    switch (c) {
+    case STM_HTM_CAUSE_CONFLICT:
+        STM_STAT_INC(tx, aborts_htm_conflict);
+        break;
+    case STM_HTM_CAUSE_CAPACITY:
+        STM_STAT_INC(tx, aborts_htm_capacity);
+        break;
+    case STM_HTM_CAUSE_BUSY:
+    case STM_HTM_CAUSE_RETRY:
+    case STM_HTM_CAUSE_IRREVOCABLE:
+    case STM_HTM_CAUSE_NEEDSW:
+    case STM_HTM_CAUSE_EXPLICIT_OTHER:
+        STM_STAT_INC(tx, aborts_htm_explicit);
+        break;
+    default:
+        STM_STAT_INC(tx, aborts_htm_other);
+        break;
+    }
+}
+
+/* Randomized exponential backoff between conflicting hardware attempts
+ * (xorshift on a per-thread state; no shared RNG). */
+static void htm_backoff(unsigned attempt)
+{
+    static __thread uint32_t rng = 0x9e3779b9u;
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    unsigned limit = 16u << (attempt < 6 ? attempt : 6);
+    for (unsigned i = rng % limit; i > 0; i--)
+        stm_cpu_relax();
+}
+
+intptr_t stm_atomically(stm_fn fn, void *arg)
+{
+    if (fn == NULL)
+        stm_fatal("stm_atomically", "NULL transaction function");
+    /* volatile: the emulation back end's setjmp lives in this frame */
+    stm_tx *volatile tx = stm_tx_self();
+    if (tx->depth != 0) {
+        /* flat nesting: join the enclosing transaction; an abort unwinds
+         * straight to the outermost frame */
+        tx->depth++;
+        intptr_t r = fn(tx, arg);
+        tx->depth--;
+        return r;
+    }
+
+    bool serial_first = false;
+    if (stm_htm_backend != STM_HTM_NONE && stm_policy_site_uses_htm(fn)) {
+        const struct stm_config *cfg = stm_config();
+        struct stm_htm_attempts a = {0, 0, 0, 0};
+        volatile unsigned attempt = 0;
+        for (;;) {
+            if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
+                stm_wait_even(STM_SEQ);
+            volatile uint64_t status;
+            STM_HTM_BEGIN(status);
+            if (status == STM_HTM_STARTED) {
+                /* eager subscription: seq joins the read set */
+                if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
+                    STM_HTM_ABORT(STM_HTM_CODE_BUSY);
+                tx->mode = STM_MODE_HTM;
+                tx->depth = 1;
+                tx->hw_wrote = false;
+                tx->hw_nfrees = 0;
+                intptr_t r = fn(tx, arg);
+                bool wake = false;
+                if (tx->hw_wrote) {
+                    if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
+                        __atomic_store_n(STM_HW_COMMITS,
+                                         __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
+                                         __ATOMIC_RELAXED);
+                    wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                }
+                stm_htm_end();
+                tx->mode = STM_MODE_NONE;
+                tx->depth = 0;
+                STM_STAT_INC(tx, commits_htm);
+                stm_mem_commit_htm(tx);
+                if (wake)
+                    stm_wake_all(tx);
+                stm_policy_site_result(fn, true);
+                return r;
+            }
+            /* aborted: memory and registers are as they were at begin */
+            tx->mode = STM_MODE_NONE;
+            tx->depth = 0;
+            enum stm_htm_cause c = stm_htm_decode(status);
+            count_htm_abort(tx, c);
+            enum stm_next next = stm_policy_after_abort(cfg, &a, c);
+            if (next == STM_NEXT_HTM_WAIT) {
+                STM_STAT_INC(tx, htm_busy_waits);
+                stm_wait_even(STM_SEQ);
+                continue;
+            }
+            if (next == STM_NEXT_HTM_AGAIN) {
+                htm_backoff(attempt++);
+                continue;
+            }
+            serial_first = next == STM_NEXT_SERIAL;
+            stm_policy_site_result(fn, false);
+            break;
+        }
+    }
+    return run_software(tx, fn, arg, serial_first);
+}
+
+const char *stm_path(void)
+{
+    stm_runtime_init();
+    const struct stm_config *cfg = stm_config();
+    if (cfg->mode == STM_CFG_SERIAL)
+        return "serial";
+    const char *h = stm_htm_name();
+    return h != NULL ? h : "norec";
+}

@@ -1,0 +1,104 @@
+/* Thread registry: descriptors are created on a thread's first use and
+ * folded into the exited-thread totals by a pthread key destructor, so
+ * threads need no registration calls. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-memb.h>
+
+#include "../htm/htm.h"
+#include "config.h"
+#include "memory.h"
+#include "misuse.h"
+#include "runtime.h"
+#include "tx.h"
+
+__thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static stm_tx *live_threads;
+static struct stm_stats exited_totals;
+static pthread_key_t tx_key;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+#define NSTATS (sizeof(struct stm_stats) / sizeof(uint64_t))
+
+static void stats_accumulate(struct stm_stats *dst, const struct stm_stats *src)
+{
+    uint64_t *d = (uint64_t *)dst;
+    const uint64_t *s = (const uint64_t *)src;
+    for (size_t i = 0; i < NSTATS; i++)
+        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+static void tx_destroy(void *p)
+{
+    stm_tx *tx = p;
+    if (tx->depth != 0) {
+        /* the thread exited (pthread_exit) inside a transaction: nothing can
+         * be committed, but the locks and counters it holds must go */
+        stm_mem_undo_allocs(tx, 0);
+        stm_tx_leave_for_exit(tx);
+    }
+    pthread_mutex_lock(&registry_lock);
+    stats_accumulate(&exited_totals, &tx->stats);
+    if (tx->prev)
+        tx->prev->next = tx->next;
+    else
+        live_threads = tx->next;
+    if (tx->next)
+        tx->next->prev = tx->prev;
+    pthread_mutex_unlock(&registry_lock);
+    stm_logs_free(tx);
+    free(tx);
+    stm_tls_tx = NULL;
+    urcu_memb_unregister_thread();
+}
+
+static void stats_at_exit(void)
+{
+    stm_stats_print(stderr);
+}
+
+static void runtime_init_once(void)
+{
+    if (pthread_key_create(&tx_key, tx_destroy) != 0)
+        stm_fatal("libstm", "pthread_key_create failed");
+    const struct stm_config *cfg = stm_config();
+    stm_htm_init(cfg);
+    if (cfg->stats)
+        atexit(stats_at_exit);
+}
+
+void stm_runtime_init(void)
+{
+    pthread_once(&init_once, runtime_init_once);
+}
+
+stm_tx *stm_tx_create(void)
+{
+    stm_runtime_init();
+    stm_tx *tx = calloc(1, sizeof *tx);
+    if (tx == NULL)
+        stm_fatal("libstm", "out of memory creating a thread descriptor");
+    urcu_memb_register_thread();
+    pthread_mutex_lock(&registry_lock);
+    tx->next = live_threads;
+    if (live_threads)
+        live_threads->prev = tx;
+    live_threads = tx;
+    pthread_mutex_unlock(&registry_lock);
+    pthread_setspecific(tx_key, tx);
+    stm_tls_tx = tx;
+    return tx;
+}
+
+void stm_registry_sum(struct stm_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&registry_lock);
+    stats_accumulate(out, &exited_totals);
+    for (stm_tx *tx = live_threads; tx; tx = tx->next)
+        stats_accumulate(out, &tx->stats);
+    pthread_mutex_unlock(&registry_lock);
+}

@@ -1,0 +1,209 @@
+/* The per-thread transaction descriptor and its logs.  Internal. */
+#ifndef STM_SRC_TX_H
+#define STM_SRC_TX_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stm.h"
+
+/* Which path the current attempt runs on. */
+enum stm_mode {
+    STM_MODE_NONE = 0,  /* not in a transaction */
+    STM_MODE_HTM,       /* hardware (or its emulation) */
+    STM_MODE_NOREC,     /* software */
+    STM_MODE_SERIAL     /* holds the sequence lock odd: runs alone */
+};
+
+/* Why a software attempt was abandoned (the value longjmp carries). */
+enum stm_abort_reason {
+    STM_ABORT_VALIDATION = 1, /* a value read earlier changed: re-run */
+    STM_ABORT_RETRY,          /* stm_retry(): block, then re-run */
+    STM_ABORT_TO_SERIAL       /* re-run serially (e.g. hardware asked) */
+};
+
+struct stm_rentry {
+    const stm_tvar *addr;
+    uintptr_t val;
+};
+
+struct stm_wentry {
+    stm_tvar *addr;
+    uintptr_t val;
+};
+
+struct stm_rlog {
+    struct stm_rentry *e;
+    size_t n, cap;
+};
+
+/* Redo log.  Small logs are searched linearly (newest first); past
+ * STM_WLOG_LINEAR entries an open-addressing index maps each address to its
+ * newest entry.  `filter` is a 64-bit Bloom filter over addresses so that the
+ * common read of an unwritten TVar skips the search entirely. */
+#define STM_WLOG_LINEAR 16
+struct stm_wlog {
+    struct stm_wentry *e;
+    size_t n, cap;
+    uint64_t filter;
+    uint32_t *index;     /* entry number + 1; 0 = empty slot */
+    size_t index_cap;    /* slots allocated */
+    size_t index_mask;   /* slots in use - 1 (power of two); 0 = no index */
+};
+
+struct stm_ptrlog {
+    void **e;
+    size_t n, cap;
+};
+
+/* One stm_or_else() scope: where its first branch lands when it retries,
+ * and the log lengths to roll back to. */
+struct stm_orelse_frame {
+    jmp_buf jb;
+    size_t wmark, amark, fmark;
+    size_t prev_scope;
+    struct stm_orelse_frame *prev;
+};
+
+#define STM_HTM_FREE_MAX 16
+
+struct stm_tx {
+    /* hot: touched by every access */
+    int mode;                 /* enum stm_mode */
+    unsigned depth;           /* stm_atomically nesting */
+    uint64_t snap;            /* NOrec: seq value our reads agree with */
+    uint64_t hsnap;           /* NOrec: hw_commits value likewise */
+    struct stm_rlog rlog;
+    struct stm_wlog wlog;
+    /* writes below this write-log index belong to an enclosing orElse
+     * scope: a branch must not overwrite them in place */
+    size_t wscope;
+
+    bool irrevocable;         /* stm_irrevocable() was called */
+    bool counted_active;      /* we incremented sw_active */
+    jmp_buf *abort_jb;        /* stm_atomically's frame */
+    struct stm_orelse_frame *orelse;
+
+    struct stm_ptrlog allocs; /* stm_alloc blocks, freed on abort */
+    struct stm_ptrlog frees;  /* stm_free blocks, released after commit */
+
+    /* hardware attempt state; written inside the hardware transaction, so
+     * rolled back with it */
+    bool hw_wrote;
+    unsigned hw_nfrees;
+    void *hw_frees[STM_HTM_FREE_MAX];
+
+    /* monotonic per-thread counters; read by other threads (relaxed) */
+    struct stm_stats stats;
+
+    /* thread registry */
+    struct stm_tx *next, *prev;
+};
+
+/* Count one event in this thread's stats: only the owner writes, others read
+ * relaxed in stm_stats_get(), so a plain load + relaxed store suffices. */
+#define STM_STAT_ADD(tx, field, v)                                             \
+    __atomic_store_n(&(tx)->stats.field,                                       \
+                     __atomic_load_n(&(tx)->stats.field, __ATOMIC_RELAXED) + (v), \
+                     __ATOMIC_RELAXED)
+#define STM_STAT_INC(tx, field) STM_STAT_ADD(tx, field, 1)
+
+/* This thread's descriptor, created (and the thread registered) on first
+ * use.  initial-exec TLS: one instruction, no __tls_get_addr call. */
+extern __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+stm_tx *stm_tx_create(void);
+
+static inline stm_tx *stm_tx_self(void)
+{
+    stm_tx *tx = stm_tls_tx;
+    if (__builtin_expect(tx == NULL, 0))
+        tx = stm_tx_create();
+    return tx;
+}
+
+/* Abandon the current software attempt: undo its side effects and longjmp
+ * to stm_atomically's frame with `reason`. */
+__attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason);
+
+/* The thread exits inside a transaction: release what the attempt holds. */
+void stm_tx_leave_for_exit(stm_tx *tx);
+
+/* Log helpers (src/stm/log.c).  Growth doubles; logs live as long as the
+ * thread, so steady state does no allocation. */
+void stm_rlog_grow(struct stm_rlog *l);
+void stm_wlog_grow(struct stm_wlog *l);
+void stm_wlog_index_rebuild(struct stm_wlog *l);
+void stm_ptrlog_push(struct stm_ptrlog *l, void *p);
+void stm_wlog_truncate(struct stm_wlog *l, size_t n);
+void stm_logs_free(stm_tx *tx);
+
+static inline uint64_t stm_wlog_bit(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    return 1ull << ((a >> 3 ^ a >> 9) & 63);
+}
+
+static inline size_t stm_wlog_hash(const void *addr, size_t mask)
+{
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    a *= 0x9e3779b97f4a7c15ull; /* Fibonacci hashing */
+    return (size_t)(a >> 32) & mask;
+}
+
+/* The newest write-log entry for addr, or NULL. */
+static inline struct stm_wentry *stm_wlog_find(struct stm_wlog *l, const void *addr)
+{
+    if (!(l->filter & stm_wlog_bit(addr)))
+        return NULL;
+    if (l->index_mask) {
+        for (size_t h = stm_wlog_hash(addr, l->index_mask);; h = (h + 1) & l->index_mask) {
+            uint32_t k = l->index[h];
+            if (k == 0)
+                return NULL;
+            if (l->e[k - 1].addr == addr)
+                return &l->e[k - 1];
+        }
+    }
+    for (size_t i = l->n; i-- > 0;)
+        if (l->e[i].addr == addr)
+            return &l->e[i];
+    return NULL;
+}
+
+/* Point the index at entry i (the newest for its address). */
+void stm_wlog_index_put(struct stm_wlog *l, size_t i);
+
+/* Append (addr, val) as the newest entry. */
+static inline void stm_wlog_append(struct stm_wlog *l, stm_tvar *addr, uintptr_t val)
+{
+    if (__builtin_expect(l->n == l->cap, 0))
+        stm_wlog_grow(l);
+    l->e[l->n].addr = addr;
+    l->e[l->n].val = val;
+    l->filter |= stm_wlog_bit(addr);
+    l->n++;
+    if (l->index_mask)
+        stm_wlog_index_put(l, l->n - 1);
+    else if (__builtin_expect(l->n > STM_WLOG_LINEAR, 0))
+        stm_wlog_index_rebuild(l);
+}
+
+static inline void stm_rlog_append(struct stm_rlog *l, const stm_tvar *addr, uintptr_t val)
+{
+    if (__builtin_expect(l->n == l->cap, 0))
+        stm_rlog_grow(l);
+    l->e[l->n].addr = addr;
+    l->e[l->n].val = val;
+    l->n++;
+}
+
+static inline void stm_wlog_clear(struct stm_wlog *l)
+{
+    l->n = 0;
+    l->filter = 0;
+    l->index_mask = 0; /* the buffer is kept for the next large transaction */
+}
+
+#endif
