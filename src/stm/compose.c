@@ -46,6 +46,7 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
     f.wmark = tx->wlog.n;
     f.amark = tx->allocs.n;
     f.fmark = tx->frees.n;
+    f.depth = tx->depth;
     f.prev_scope = tx->wscope;
     f.prev = tx->orelse;
     tx->orelse = &f;
@@ -56,7 +57,9 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
         tx->wscope = f.prev_scope;
         return r;
     }
-    /* the first branch retried */
+    /* the first branch retried, possibly from inside nested
+     * stm_atomically() calls whose depth-- never ran */
+    tx->depth = f.depth;
     tx->orelse = f.prev;
     tx->wscope = f.prev_scope;
     stm_wlog_truncate(&tx->wlog, f.wmark);
