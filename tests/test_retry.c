@@ -140,6 +140,20 @@ START_TEST(or_else_both_empty_aborts)
 }
 END_TEST
 
+static intptr_t retry_reading_only_own_allocation(stm_tx *tx, void *arg)
+{
+    stm_tvar *tv = stm_tvar_new(0);
+    if (stm_read(tx, tv) == 0)
+        stm_retry(tx);
+    return 0;
+}
+
+START_TEST(retry_reading_only_own_allocation_aborts)
+{
+    stm_atomically(retry_reading_only_own_allocation, NULL);
+}
+END_TEST
+
 START_TEST(retry_outside_transaction_aborts)
 {
     stm_retry(NULL);
@@ -422,6 +436,54 @@ START_TEST(or_else_alloc_freed_free_dropped)
 }
 END_TEST
 
+/* TVars allocated by a retried branch (or attempt) and read by it are
+ * freed on the retry; their read-log entries must go with them, or the
+ * wait and later validations would read freed memory (ASan/valgrind). */
+static intptr_t read_new_tvars_then_retry(stm_tx *tx, void *arg)
+{
+    for (int i = 0; i < 4; i++) {
+        stm_tvar *tv = stm_tvar_new(0);
+        ck_assert_ptr_nonnull(tv);
+        stm_read(tx, tv);
+        stm_tvar *blk = stm_alloc(tx, 4 * sizeof(stm_tvar));
+        ck_assert_ptr_nonnull(blk);
+        stm_tvar_init(&blk[3], 1);
+        stm_read(tx, &blk[3]);
+    }
+    if (stm_read_int(tx, &x) == 0)
+        stm_retry(tx);
+    return 1;
+}
+
+static intptr_t new_tvars_tx(stm_tx *tx, void *arg)
+{
+    __atomic_fetch_add(&attempts, 1, __ATOMIC_RELAXED);
+    return stm_or_else(tx, read_new_tvars_then_retry, NULL, read_new_tvars_then_retry, NULL);
+}
+
+static void *new_tvars_waiter(void *arg)
+{
+    return (void *)stm_atomically(new_tvars_tx, NULL);
+}
+
+START_TEST(retry_forgets_reads_of_freed_allocations)
+{
+    compose_watchdog(30);
+    pthread_t t;
+    pthread_create(&t, NULL, new_tvars_waiter, NULL);
+    compose_wait_blocked(1);
+    /* unrelated commits: the waiter re-checks its read set each time */
+    for (int i = 0; i < 10; i++)
+        stm_atomically(set_int, &y);
+    /* writes to freed memory cannot be what wakes it */
+    ck_assert_uint_eq(__atomic_load_n(&attempts, __ATOMIC_RELAXED), 1);
+    stm_store(&x, 1);
+    void *r;
+    pthread_join(t, &r);
+    ck_assert_int_eq((intptr_t)r, 1);
+}
+END_TEST
+
 /* A retry inside a nested stm_atomically() in the first branch lands in the
  * or_else: the nesting depth must be what it was at the or_else. */
 static intptr_t nested_atomically_retry(stm_tx *tx, void *arg)
@@ -490,6 +552,7 @@ static Suite *suite(void)
     tcase_add_test_raise_signal(tc, retry_after_reading_own_write_only_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, or_else_both_empty_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, retry_outside_transaction_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, retry_reading_only_own_allocation_aborts, SIGABRT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("or_else");
@@ -503,6 +566,7 @@ static Suite *suite(void)
     tcase_add_test(tc, or_else_deep_nesting);
     tcase_add_test(tc, or_else_alloc_freed_free_dropped);
     tcase_add_test(tc, or_else_restores_nesting_depth);
+    tcase_add_test(tc, retry_forgets_reads_of_freed_allocations);
     suite_add_tcase(s, tc);
     return s;
 }
