@@ -338,6 +338,66 @@ START_TEST(free_at_commit_only)
 }
 END_TEST
 
+/* A doomed attempt frees a block that a concurrent transaction has just
+ * unlinked and freed: that attempt must abort and re-run, not be reported
+ * as a double free (regression: stm_free checked the block before
+ * validating). */
+struct shared_block {
+    stm_tvar link;
+    int attempts;
+};
+
+static intptr_t unlink_and_free(stm_tx *tx, void *arg)
+{
+    struct shared_block *s = arg;
+    void *p = stm_read_ptr(tx, &s->link);
+    if (p != NULL) {
+        stm_write_ptr(tx, &s->link, NULL);
+        stm_free(tx, p);
+    }
+    return p != NULL;
+}
+
+static void *unlink_thread(void *arg)
+{
+    stm_atomically(unlink_and_free, arg);
+    return NULL;
+}
+
+static intptr_t unlink_racing(stm_tx *tx, void *arg)
+{
+    struct shared_block *s = arg;
+    void *p = stm_read_ptr(tx, &s->link);
+    if (p == NULL)
+        return 0;
+    if (++s->attempts == 1) {
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, unlink_thread, s), 0);
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+    }
+    stm_write_ptr(tx, &s->link, NULL);
+    stm_free(tx, p); /* the other thread freed it first: we must abort */
+    return 1;
+}
+
+static intptr_t link_block(stm_tx *tx, void *arg)
+{
+    struct shared_block *s = arg;
+    stm_write_ptr(tx, &s->link, stm_alloc(tx, 48));
+    return 0;
+}
+
+START_TEST(free_race_aborts_doomed_attempt)
+{
+    struct shared_block s = {STM_TVAR_INIT(NULL), 0};
+    stm_atomically(link_block, &s);
+    ck_assert_int_eq(stm_atomically(unlink_racing, &s), 0);
+    ck_assert_int_eq(s.attempts, 1);
+    ck_assert_ptr_null((void *)stm_load(&s.link));
+    urcu_memb_barrier();
+}
+END_TEST
+
 /* ---- stm_irrevocable --------------------------------------------------- */
 
 struct irrev {
@@ -564,6 +624,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, load_store);
     tcase_add_test(tc, alloc_freed_on_abort);
     tcase_add_test(tc, free_at_commit_only);
+    tcase_add_test(tc, free_race_aborts_doomed_attempt);
     tcase_add_test(tc, irrevocable_runs_once);
     tcase_add_test(tc, nested_transfer);
     tcase_add_test(tc, nested_abort_undoes_outer);

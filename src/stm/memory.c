@@ -3,6 +3,7 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "../fallback/norec.h"
 #include "../htm/htm.h"
 #include "memory.h"
 #include "misuse.h"
@@ -20,6 +21,16 @@ struct block {
 static struct block *block_of(void *p)
 {
     return (struct block *)p - 1;
+}
+
+/* The magic word is read by transactions that may race with the commit
+ * that retires the block (a doomed attempt calling stm_free on a block that
+ * a concurrent transaction just unlinked and freed), so it is accessed
+ * atomically.  Release/acquire: a thread that sees MAGIC_DEAD also sees the
+ * retiring transaction's commit (seq), which was published before it. */
+static uint32_t magic_of(const struct block *b)
+{
+    return __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE);
 }
 
 static void *block_new(size_t n, uint32_t kind)
@@ -48,20 +59,21 @@ static void block_release(struct rcu_head *h)
 static void block_retire(void *p, const char *call)
 {
     struct block *b = block_of(p);
-    if (b->magic == MAGIC_DEAD)
+    uint32_t m = magic_of(b);
+    if (m == MAGIC_DEAD)
         stm_fatal(call, "%p was already freed", p);
-    if (b->magic != MAGIC_LIVE)
+    if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
-    b->magic = MAGIC_DEAD;
+    __atomic_store_n(&b->magic, MAGIC_DEAD, __ATOMIC_RELEASE);
     urcu_memb_call_rcu(&b->rcu, block_release);
 }
 
 static void check_owned(void *p, const char *call)
 {
-    struct block *b = block_of(p);
-    if (b->magic == MAGIC_DEAD)
+    uint32_t m = magic_of(block_of(p));
+    if (m == MAGIC_DEAD)
         stm_fatal(call, "%p was already freed", p);
-    if (b->magic != MAGIC_LIVE)
+    if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
 }
 
@@ -108,6 +120,13 @@ void stm_free(stm_tx *tx, void *p)
     check_in_tx(tx, "stm_free");
     if (p == NULL)
         return;
+    if (tx->mode == STM_MODE_NOREC && magic_of(block_of(p)) == MAGIC_DEAD) {
+        /* A transaction that committed after our snapshot may have
+         * unlinked and freed the block: then this attempt is doomed and
+         * validation aborts it.  If our reads still hold, the block was
+         * freed before them: a real double free, reported below. */
+        stm_norec_validate(tx);
+    }
     check_owned(p, "stm_free");
     if (tx->mode == STM_MODE_HTM) {
         if (tx->hw_nfrees == STM_HTM_FREE_MAX)
