@@ -48,8 +48,13 @@ static void *block_new(size_t n, uint32_t kind)
     return b + 1;
 }
 
+#ifdef STM_TSAN
+char stm_rcu_tsan_sync;
+#endif
+
 static void block_release(struct rcu_head *h)
 {
+    STM_TSAN_RCU_ACQUIRE();
     struct block *b = caa_container_of(h, struct block, rcu);
     free(b);
 }
@@ -65,6 +70,7 @@ static void block_retire(void *p, const char *call)
     if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
     __atomic_store_n(&b->magic, MAGIC_DEAD, __ATOMIC_RELEASE);
+    STM_TSAN_RCU_RELEASE();
     urcu_memb_call_rcu(&b->rcu, block_release);
 }
 
