@@ -74,9 +74,9 @@ static void block_retire(void *p, const char *call)
     urcu_memb_call_rcu(&b->rcu, block_release);
 }
 
-static void check_owned(void *p, const char *call)
+/* m: the block's magic word, read once by the caller. */
+static void check_owned(void *p, uint32_t m, const char *call)
 {
-    uint32_t m = magic_of(block_of(p));
     if (m == MAGIC_DEAD)
         stm_fatal(call, "%p was already freed", p);
     if (m != MAGIC_LIVE)
@@ -126,14 +126,18 @@ void stm_free(stm_tx *tx, void *p)
     check_in_tx(tx, "stm_free");
     if (p == NULL)
         return;
-    if (tx->mode == STM_MODE_NOREC && magic_of(block_of(p)) == MAGIC_DEAD) {
+    /* read once: a concurrent commit may retire the block at any moment */
+    uint32_t m = magic_of(block_of(p));
+    if (tx->mode == STM_MODE_NOREC && m == MAGIC_DEAD) {
         /* A transaction that committed after our snapshot may have
          * unlinked and freed the block: then this attempt is doomed and
          * validation aborts it.  If our reads still hold, the block was
-         * freed before them: a real double free, reported below. */
+         * freed before them: a real double free, reported below.  (A block
+         * still live here but retired before we commit makes our commit's
+         * validation fail, so it is never retired twice.) */
         stm_norec_validate(tx);
     }
-    check_owned(p, "stm_free");
+    check_owned(p, m, "stm_free");
     if (tx->mode == STM_MODE_HTM) {
         if (tx->hw_nfrees == STM_HTM_FREE_MAX)
             stm_htm_abort_needsw();
