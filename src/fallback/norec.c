@@ -59,6 +59,7 @@
  */
 #include <urcu/urcu-memb.h>
 
+#include "../stm/memory.h"
 #include "../stm/misuse.h"
 #include "../stm/spin.h"
 #include "../stm/wait.h"
@@ -145,6 +146,7 @@ static void write_back(const stm_tx *tx)
 
 static void leave(stm_tx *tx)
 {
+    STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     if (tx->counted_active) {
         __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
