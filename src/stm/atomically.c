@@ -174,8 +174,10 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    if (stm_htm_backend != STM_HTM_NONE && stm_policy_site_uses_htm(fn)) {
-        const struct stm_config *cfg = stm_config();
+    const struct stm_config *cfg = stm_config();
+    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(cfg, fn))
+        STM_STAT_INC(tx, htm_skipped_adaptive);
+    else if (stm_htm_backend != STM_HTM_NONE) {
         struct stm_htm_attempts a = {0, 0, 0, 0};
         volatile unsigned attempt = 0;
         for (;;) {
@@ -207,7 +209,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 stm_mem_commit_htm(tx);
                 if (wake)
                     stm_wake_all(tx);
-                stm_policy_site_result(fn, true);
+                stm_policy_site_result(cfg, fn, true);
                 return r;
             }
             /* aborted: memory and registers are as they were at begin */
@@ -226,7 +228,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 continue;
             }
             serial_first = next == STM_NEXT_SERIAL;
-            stm_policy_site_result(fn, false);
+            stm_policy_site_result(cfg, fn, false);
             break;
         }
     }

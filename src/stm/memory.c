@@ -120,8 +120,9 @@ void *stm_alloc(stm_tx *tx, size_t n)
     if (p == NULL)
         return NULL;
     /* in hardware the allocator's own writes roll back with the
-     * transaction, so only software attempts log the block */
-    if (tx->mode != STM_MODE_HTM)
+     * transaction, so only software attempts log the block (and emulated
+     * hardware ones, whose aborts emu.c rolls back by hand) */
+    if (tx->mode != STM_MODE_HTM || stm_htm_backend == STM_HTM_EMU)
         stm_ptrlog_push(&tx->allocs, block_of(p));
     return p;
 }
