@@ -44,6 +44,11 @@
  * block in stm_retry. */
 static void attempt_reset(stm_tx *tx, bool keep_reads)
 {
+    if (keep_reads) {
+        stm_mem_forget_reads(tx, 0, 0);
+        if (tx->rlog.n == 0)
+            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+    }
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);

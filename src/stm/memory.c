@@ -161,6 +161,40 @@ void stm_mem_undo_allocs(stm_tx *tx, size_t from)
         tx->allocs.n = from;
 }
 
+static bool in_block(const struct block *b, const void *addr)
+{
+    const char *lo = (const char *)(b + 1);
+    return (const char *)addr >= lo && (const char *)addr < lo + b->size;
+}
+
+void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
+{
+    if (amark >= tx->allocs.n || rmark >= tx->rlog.n)
+        return;
+    /* the blocks' overall address range filters most entries cheaply; the
+     * rest are compared block by block (a retry path, not a hot one) */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = amark; i < tx->allocs.n; i++) {
+        const struct block *b = tx->allocs.e[i];
+        uintptr_t a = (uintptr_t)(b + 1);
+        if (a < lo)
+            lo = a;
+        if (a + b->size > hi)
+            hi = a + b->size;
+    }
+    size_t out = rmark;
+    for (size_t r = rmark; r < tx->rlog.n; r++) {
+        const void *addr = tx->rlog.e[r].addr;
+        bool mine = false;
+        if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            for (size_t i = amark; i < tx->allocs.n && !mine; i++)
+                mine = in_block(tx->allocs.e[i], addr);
+        if (!mine)
+            tx->rlog.e[out++] = tx->rlog.e[r];
+    }
+    tx->rlog.n = out;
+}
+
 void stm_mem_commit(stm_tx *tx)
 {
     for (size_t i = 0; i < tx->frees.n; i++)
