@@ -92,7 +92,8 @@ static void *worker(void *p)
 
     while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
         sched_yield();
-    while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
+    uint64_t limit = wd->p.ops ? wd->p.ops : UINT64_MAX;
+    while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED) && ops < limit) {
         switch (wd->p.w) {
         case W_BANK: {
             uint64_t r = bench_rand(&rng);
@@ -289,10 +290,16 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
     }
     double t0 = now();
     __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
-    struct timespec d = {(time_t)p->duration,
-                         (long)((p->duration - (double)(time_t)p->duration) * 1e9)};
-    while (nanosleep(&d, &d) != 0 && errno == EINTR)
-        ;
+    if (p->ops) {
+        /* fixed work (for instruction counts): the threads stop themselves */
+        for (unsigned i = 0; i < p->threads; i++)
+            pthread_join(t[i].id, NULL);
+    } else {
+        struct timespec d = {(time_t)p->duration,
+                             (long)((p->duration - (double)(time_t)p->duration) * 1e9)};
+        while (nanosleep(&d, &d) != 0 && errno == EINTR)
+            ;
+    }
     __atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
     res->secs = now() - t0;
     if (p->w == W_QUEUE)
@@ -300,7 +307,8 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
     uint64_t enq = 0, deq = 0;
     long ins = 0, rem = 0;
     for (unsigned i = 0; i < p->threads; i++) {
-        pthread_join(t[i].id, NULL);
+        if (!p->ops)
+            pthread_join(t[i].id, NULL);
         res->ops += t[i].ops;
         res->reports += t[i].reports;
         ins += t[i].inserted;
@@ -568,6 +576,8 @@ static void usage(FILE *f)
             "  -K, --keys LIST       intset key range (default 4096)\n"
             "  -U, --update LIST     intset update percentage (default 10)\n"
             "  -Q, --capacity N      queue bound (default 64)\n"
+            "  -n, --ops N           run N operations per thread instead of a duration\n"
+            "                        (for instruction counts under callgrind)\n"
             "      --csv, --json     machine-readable output instead of the table\n"
             "Exit status 1 if any run failed its consistency check.\n");
 }
@@ -579,7 +589,7 @@ int main(int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"repeat", 1, 0, 'r'},   {"accounts", 1, 0, 'A'},
         {"report", 1, 0, 'R'},   {"keys", 1, 0, 'K'},     {"update", 1, 0, 'U'},
         {"capacity", 1, 0, 'Q'}, {"csv", 0, 0, 'c'},      {"json", 0, 0, 'j'},
-        {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"help", 0, 0, 'h'},     {"ops", 1, 0, 'n'},     {0, 0, 0, 0}};
     const char *wl = "all", *il = NULL;
     double thr[64], acc[16], rep[16], keys[16], upd[16];
     size_t nthr = parse_list("1,2,4,8", thr, 64, "threads");
@@ -590,9 +600,10 @@ int main(int argc, char **argv)
     double duration = 1.0;
     unsigned repeat = 3;
     size_t capacity = 64;
+    uint64_t nops = 0;
     int fmt = 0;
     int o;
-    while ((o = getopt_long(argc, argv, "w:i:t:d:r:A:R:K:U:Q:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "w:i:t:d:r:A:R:K:U:Q:n:h", opts, NULL)) != -1) {
         switch (o) {
         case 'w': wl = optarg; break;
         case 'i': il = optarg; break;
@@ -604,6 +615,7 @@ int main(int argc, char **argv)
         case 'K': nkeys = parse_list(optarg, keys, 16, "keys"); break;
         case 'U': nupd = parse_list(optarg, upd, 16, "update"); break;
         case 'Q': capacity = (size_t)atol(optarg); break;
+        case 'n': nops = strtoull(optarg, NULL, 10); break;
         case 'c': fmt = 1; break;
         case 'j': fmt = 2; break;
         case 'h': usage(stdout); return 0;
@@ -716,6 +728,7 @@ int main(int argc, char **argv)
                     c->p.threads = (unsigned)thr[ti];
                     c->p.duration = duration;
                     c->p.capacity = capacity;
+                    c->p.ops = nops;
                     if (w == W_BANK) {
                         c->p.accounts = (size_t)acc[a / nrep];
                         c->p.report = rep[a % nrep];

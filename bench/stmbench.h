@@ -49,6 +49,7 @@ struct bench_params {
     size_t capacity;  /* queue: bound */
     unsigned threads;
     double duration;  /* seconds */
+    uint64_t ops;     /* if not 0: operations per thread instead */
 };
 
 /* The shared state of one run.  Only the fields of the run's workload are
