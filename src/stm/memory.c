@@ -67,10 +67,15 @@ static void check_owned(void *p, const char *call)
 
 stm_tvar *stm_tvar_new(uintptr_t init)
 {
-    stm_tx_self(); /* registers the thread with RCU */
+    stm_tx *tx = stm_tx_self(); /* also registers the thread with RCU */
     stm_tvar *tv = block_new(sizeof *tv, 1);
-    if (tv != NULL)
-        tv->word = init;
+    if (tv == NULL)
+        return NULL;
+    tv->word = init;
+    /* inside a software attempt it is an allocation like stm_alloc's:
+     * released again if the attempt aborts */
+    if (tx->depth != 0 && tx->mode != STM_MODE_HTM)
+        stm_ptrlog_push(&tx->allocs, block_of(tv));
     return tv;
 }
 

@@ -20,6 +20,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <urcu/urcu-memb.h>
 
 #include "wait.h"
 
@@ -44,17 +45,31 @@ void stm_wake_all(stm_tx *tx)
         STM_STAT_INC(tx, wakeups);
 }
 
+/* Re-check the read log in the order it was read, stopping at the first
+ * difference.  The TVars may live in memory that a later transaction
+ * unlinked and freed while we slept (we are outside any read-side section
+ * then).  But the transaction reached each TVar through TVars read before
+ * it, and memory is freed only after it was unlinked, i.e. after an earlier
+ * logged value changed: checking in order finds that change before
+ * touching the freed TVar, and the read-side section keeps everything
+ * checked from being freed during the check. */
 static bool read_set_holds(const stm_tx *tx)
 {
+    bool holds = true;
+    urcu_memb_read_lock();
     /* wait out a writeback in progress so that we compare against whole
      * commits; the seq_cst load pairs with the writer's waiters load */
     uint64_t s = __atomic_load_n(STM_SEQ, __ATOMIC_SEQ_CST);
     if (s & 1)
         stm_wait_even(STM_SEQ);
-    for (size_t i = 0; i < tx->rlog.n; i++)
-        if (__atomic_load_n(&tx->rlog.e[i].addr->word, __ATOMIC_ACQUIRE) != tx->rlog.e[i].val)
-            return false;
-    return true;
+    for (size_t i = 0; i < tx->rlog.n; i++) {
+        if (__atomic_load_n(&tx->rlog.e[i].addr->word, __ATOMIC_ACQUIRE) != tx->rlog.e[i].val) {
+            holds = false;
+            break;
+        }
+    }
+    urcu_memb_read_unlock();
+    return holds;
 }
 
 void stm_wait_for_change(stm_tx *tx)
