@@ -22,8 +22,9 @@
  * STM_SERIAL_AFTER software aborts the transaction runs serially, which
  * cannot abort, so every transaction finishes.
  *
- * Frames: STM_HTM_BEGIN and setjmp sit in the frames of stm_atomically and
- * run_software themselves; locals that change across an abort are volatile.
+ * Frames: STM_HTM_BEGIN and STM_SETJMP (tx.h) sit in the frames of
+ * stm_atomically and run_software themselves; locals that change across an
+ * abort are volatile.
  */
 #include <setjmp.h>
 #include <stdlib.h>
@@ -61,7 +62,8 @@ void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
     attempt_reset(tx, reason == STM_ABORT_RETRY);
     if (reason == STM_ABORT_VALIDATION)
         STM_STAT_INC(tx, aborts_stm);
-    longjmp(*tx->abort_jb, (int)reason);
+    tx->abort_reason = (int)reason;
+    STM_LONGJMP(*tx->abort_jb);
 }
 
 void stm_tx_leave_for_exit(stm_tx *tx)
@@ -95,7 +97,9 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     volatile bool serial = start_serial || cfg->mode == STM_CFG_SERIAL;
 
     tx->abort_jb = &jb;
-    int why = setjmp(jb);
+    int why = 0;
+    if (STM_SETJMP(jb) != 0)
+        why = tx->abort_reason;
     if (why == STM_ABORT_RETRY) {
         stm_wait_for_change(tx);
     } else if (why == STM_ABORT_TO_SERIAL) {
