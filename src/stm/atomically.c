@@ -87,11 +87,25 @@ static void after_commit(stm_tx *tx, bool wake)
         stm_wake_all(tx);
 }
 
+/* stm_config() without its pthread_once on every transaction.  The parsed
+ * configuration never changes; a thread that sees the pointer (acquire)
+ * sees the contents the storing thread saw after its pthread_once. */
+static const struct stm_config *software_config(void)
+{
+    static const struct stm_config *cached;
+    const struct stm_config *c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(c == NULL, 0)) {
+        c = stm_config();
+        __atomic_store_n(&cached, c, __ATOMIC_RELEASE);
+    }
+    return c;
+}
+
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 {
-    const struct stm_config *cfg = stm_config();
+    const struct stm_config *cfg = software_config();
     jmp_buf jb;
     volatile unsigned aborts = 0;
     volatile bool serial = start_serial || cfg->mode == STM_CFG_SERIAL;
