@@ -76,7 +76,11 @@ void stm_tx_leave_for_exit(stm_tx *tx)
 
 static void after_commit(stm_tx *tx, bool wake)
 {
-    stm_mem_commit(tx);
+    /* stm_mem_commit acts on these two logs only: skip the call (and its
+     * loop set-up) for the common transaction that neither allocated nor
+     * freed */
+    if ((tx->allocs.n | tx->frees.n) != 0)
+        stm_mem_commit(tx);
     stm_wlog_clear(&tx->wlog);
     tx->rlog.n = 0;
     tx->wscope = 0;
