@@ -1,11 +1,14 @@
 /* The probe's decision table, both abort decoders and the after-abort
  * policy, on canned inputs (no hardware needed, runs everywhere). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/htm/htm.h"
 #include "../src/htm/probe.h"
+#include "../src/stm/hybrid.h"
 #include "../src/stm/policy.h"
 
 static struct stm_cpu_facts intel(unsigned model, unsigned stepping)
@@ -273,6 +276,70 @@ START_TEST(policy_pure)
 }
 END_TEST
 
+/* Run stm_htm_init(cfg) with stderr captured; return the warning lines. */
+static int init_warnings(const struct stm_config *cfg)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    stm_htm_init(cfg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, tmp) != NULL)
+        if (strstr(line, "warning") != NULL)
+            n++;
+    fclose(tmp);
+    return n;
+}
+
+/* stm_htm_init obeys STM_MODE and STM_HTM_FORCE and keeps
+ * stm_hybrid.htm_enabled in step.  No transaction runs here, so a forced
+ * back end is never executed. */
+START_TEST(init_modes)
+{
+    struct stm_config cfg = STM_CONFIG_DEFAULT_INITIALIZER;
+    cfg.mode = STM_CFG_STM;
+    ck_assert_int_eq(init_warnings(&cfg), 0);
+    ck_assert_int_eq(stm_htm_backend, STM_HTM_NONE);
+    ck_assert(!stm_hybrid.htm_enabled);
+
+    cfg.mode = STM_CFG_SERIAL;
+    ck_assert_int_eq(init_warnings(&cfg), 0);
+    ck_assert_int_eq(stm_htm_backend, STM_HTM_NONE);
+
+    /* htm without hardware: exactly one warning, then software */
+    cfg.mode = STM_CFG_HTM;
+    int w = init_warnings(&cfg);
+    const struct stm_probe_report *r = stm_htm_report();
+    if (r->final.backend == STM_HTM_NONE) {
+        ck_assert_int_eq(w, 1);
+        ck_assert(r->final.warn);
+        ck_assert(!stm_hybrid.htm_enabled);
+    } else {
+        ck_assert_int_eq(w, 0);
+        ck_assert(stm_hybrid.htm_enabled);
+    }
+
+#if defined(__x86_64__) || defined(__i386__) || defined(__powerpc64__)
+    cfg.mode = STM_CFG_AUTO;
+    cfg.htm_force = true;
+    ck_assert_int_eq(init_warnings(&cfg), 0);
+    ck_assert(stm_htm_backend == STM_HTM_RTM || stm_htm_backend == STM_HTM_POWER);
+    ck_assert(stm_hybrid.htm_enabled);
+    ck_assert_int_eq(stm_htm_report()->functional_commits, STM_PROBE_NOT_RUN);
+#endif
+    /* back to what this machine really allows */
+    struct stm_config dflt = STM_CONFIG_DEFAULT_INITIALIZER;
+    init_warnings(&dflt);
+}
+END_TEST
+
 int main(void)
 {
     build_cases();
@@ -282,6 +349,7 @@ int main(void)
     tcase_add_test(tc, decode_rtm);
     tcase_add_test(tc, decode_power);
     tcase_add_test(tc, policy_pure);
+    tcase_add_test(tc, init_modes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -54,9 +54,12 @@ struct stm_probe_decision {
 void stm_probe_decide(const struct stm_cpu_facts *f, const struct stm_config *cfg,
                       int functional_commits, struct stm_probe_decision *out);
 
-/* Known-bad Intel models (TSX erratum HSW136 on Haswell), as glibc denies
- * them (sysdeps/x86/cpu-features.c, "Xeon E7 v3 (model == 0x3f) with
- * stepping >= 4 has working TSX"). */
+/* Known-bad Intel models: Haswell's TSX erratum (HSW136), whose microcode
+ * fix cannot be detected.  The same list as glibc (sysdeps/x86/
+ * cpu-features.c: Haswell models lose RTM, "Xeon E7 v3 (model == 0x3f) with
+ * stepping >= 4 has working TSX") and libitm (config/x86/target.h,
+ * htm_available: family 6, model 0x3c, 0x45, 0x46, or 0x3f with stepping
+ * < 4; it cites libc-alpha 2016-12/msg00470). */
 bool stm_probe_bad_model(const struct stm_cpu_facts *f);
 
 /* Read this CPU's facts (src/htm/cpu_facts.c: the only unit that includes

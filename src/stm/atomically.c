@@ -201,10 +201,10 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    const struct stm_config *cfg = stm_config();
-    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(cfg, fn))
+    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(stm_config(), fn))
         STM_STAT_INC(tx, htm_skipped_adaptive);
     else if (stm_htm_backend != STM_HTM_NONE) {
+        const struct stm_config *cfg = stm_config();
         struct stm_htm_attempts a = {0, 0, 0, 0};
         volatile unsigned attempt = 0;
         for (;;) {
