@@ -95,13 +95,14 @@ static void latency(unsigned cycles, double *median, double *p99)
 {
     struct lat_run r = { cycles, calloc(cycles, sizeof(double)) };
     stm_store(&gate, 0);
+    uint64_t base = blocked_count();
     pthread_t t;
     pthread_create(&t, NULL, latency_waiter, &r);
     for (unsigned i = 0; i < cycles; i++) {
-        uint64_t b = blocked_count();
-        /* the waiter blocks for cycle i: wait for it, then give it time to
-         * reach the futex sleep */
-        while (blocked_count() == b)
+        /* the waiter blocks once per cycle (the gate changes only when it
+         * is blocked): wait for it, then give it time to reach the futex
+         * sleep */
+        while (blocked_count() < base + i + 1)
             nap_us(20);
         nap_us(200);
         __atomic_store_n(&store_ns, (uint64_t)(now_s(CLOCK_MONOTONIC) * 1e9), __ATOMIC_RELEASE);
@@ -239,6 +240,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: wakeup [cycles >= 100 [items_per_producer]]\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("path: %s\n", stm_path());
 
     double med[REPS], p99[REPS];

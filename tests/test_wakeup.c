@@ -273,6 +273,73 @@ START_TEST(thread_exit_while_others_blocked)
 }
 END_TEST
 
+/* --- wait buckets: writers wake only for buckets with waiters --- */
+
+static stm_tvar arr[1024];
+static unsigned arr_attempts;
+
+static intptr_t wait_arr0(stm_tx *tx, void *arg)
+{
+    __atomic_fetch_add(&arr_attempts, 1, __ATOMIC_RELAXED);
+    uintptr_t v = stm_read(tx, &arr[0]);
+    if (v == 0)
+        stm_retry(tx);
+    return (intptr_t)v;
+}
+
+static void *arr_waiter(void *arg)
+{
+    return (void *)stm_atomically(wait_arr0, NULL);
+}
+
+static intptr_t bump_tv(stm_tx *tx, void *arg)
+{
+    stm_write(tx, arg, stm_read(tx, arg) + 1);
+    return 0;
+}
+
+static uint64_t wakeups_now(void)
+{
+    struct stm_stats s;
+    stm_stats_get(&s);
+    return s.wakeups;
+}
+
+START_TEST(writers_wake_only_their_buckets)
+{
+    compose_watchdog(30);
+    /* a TVar in the waiter's bucket and one in another bucket */
+    int same = -1, other = -1;
+    for (int i = 1; i < 1024 && (same < 0 || other < 0); i++) {
+        if (stm_wlog_bit(&arr[i]) == stm_wlog_bit(&arr[0]))
+            same = same < 0 ? i : same;
+        else
+            other = other < 0 ? i : other;
+    }
+    ck_assert(same > 0 && other > 0);
+    pthread_t t;
+    pthread_create(&t, NULL, arr_waiter, NULL);
+    compose_wait_blocked(1);
+    uint64_t w0 = wakeups_now();
+    for (int i = 0; i < 20; i++) {
+        stm_atomically(bump_tv, &arr[other]);
+        stm_store(&arr[other], 0);
+    }
+    ck_assert_uint_eq(wakeups_now(), w0); /* other bucket: nobody woken */
+    for (int i = 0; i < 10; i++) {
+        stm_atomically(bump_tv, &arr[same]);
+        stm_store(&arr[same], 0);
+    }
+    ck_assert_uint_eq(wakeups_now(), w0 + 20); /* same bucket: woken, */
+    ck_assert_uint_eq(__atomic_load_n(&arr_attempts, __ATOMIC_RELAXED), 1); /* no re-run */
+    stm_store(&arr[0], 3);
+    void *r;
+    pthread_join(t, &r);
+    ck_assert_int_eq((intptr_t)r, 3);
+    ck_assert_uint_eq(arr_attempts, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("wakeup");
@@ -296,6 +363,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, blocked_thread_uses_no_cpu);
     tcase_add_test(tc, thread_exit_while_others_blocked);
+    tcase_add_test(tc, writers_wake_only_their_buckets);
     suite_add_tcase(s, tc);
     return s;
 }
