@@ -12,6 +12,8 @@
 #define DS_WR(tv, v) ((tv)->word = (uintptr_t)(v))
 #define DS_ALLOC(n) malloc(n)
 #define DS_FREE(p) free(p)
+#define DS_FIELD(x) (x)
+#define DS_FIELD_INIT(x, v) ((x) = (v))
 #define DS_SAFE
 #include "ds.inc"
 

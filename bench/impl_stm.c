@@ -10,6 +10,8 @@
 #define DS_WR(tv, v) stm_write(tx, (tv), (uintptr_t)(v))
 #define DS_ALLOC(n) stm_alloc(tx, (n))
 #define DS_FREE(p) stm_free(tx, (p))
+#define DS_FIELD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define DS_FIELD_INIT(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define DS_SAFE
 #include "ds.inc"
 

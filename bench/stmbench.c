@@ -102,7 +102,7 @@ static void *worker(void *p)
                 if (s != wd->total) {
                     fprintf(stderr, "stmbench: %s: report saw total %ld, expected %ld\n",
                             im->name, (long)s, (long)wd->total);
-                    wd->bad = 1;
+                    __atomic_store_n(&wd->bad, 1, __ATOMIC_RELAXED);
                 }
                 t->reports++;
             } else {
@@ -320,7 +320,7 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
         stm_stats_get(&res->stats);
 
     const char *err = NULL;
-    if (wd->bad)
+    if (__atomic_load_n(&wd->bad, __ATOMIC_RELAXED))
         err = "a report saw a wrong total";
     switch (p->w) {
     case W_BANK: {

@@ -68,7 +68,7 @@ struct bench_world {
     pthread_mutex_t lock;     /* mutex */
     pthread_rwlock_t rwlock;  /* rwlock */
     pthread_cond_t qnotfull, qnotempty;
-    volatile int bad;         /* a check failed */
+    int bad;                  /* a check failed (atomic) */
 };
 
 /* Per-thread xorshift64 (Marsaglia 2003): the same generator for every

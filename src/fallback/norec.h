@@ -49,8 +49,11 @@ void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v);
  * fast path only ever skips work that is provably not needed. */
 static inline uintptr_t stm_norec_read(stm_tx *tx, const stm_tvar *tv)
 {
-    if (__builtin_expect(!(tx->wlog.filter & stm_wlog_bit(tv)) && tx->mode == STM_MODE_NOREC &&
-                             tx->rlog.n != tx->rlog.cap,
+    /* an empty filter (a transaction that has not written yet) needs no
+     * hashing of the address */
+    uint64_t filter = tx->wlog.filter;
+    if (__builtin_expect((filter == 0 || !(filter & stm_wlog_bit(tv))) &&
+                             tx->mode == STM_MODE_NOREC && tx->rlog.n != tx->rlog.cap,
                          1)) {
         /* seqlock read: data, then acquire fence, then the counters.  If
          * neither moved, v belongs to the snapshot. */
