@@ -278,7 +278,7 @@ int stm_emu_end(void)
         if (!__atomic_compare_exchange_n(STM_SEQ, &s, snap + 1, false, __ATOMIC_SEQ_CST,
                                          __ATOMIC_RELAXED))
             conflict();
-        wake = stm_waiters_present();
+        wake = stm_waiters_for(tx->wlog.filter);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         for (size_t i = 0; i < tx->wlog.n; i++)
             __atomic_store_n(&tx->wlog.e[i].addr->word, tx->wlog.e[i].val, __ATOMIC_RELAXED);
