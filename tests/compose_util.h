@@ -18,7 +18,9 @@
 static inline int compose_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
+    /* every test in its own process, unless CK_FORK=no (for debuggers) */
+    if (getenv("CK_FORK") == NULL)
+        srunner_set_fork_status(sr, CK_FORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
