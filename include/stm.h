@@ -63,7 +63,8 @@ typedef struct {
 /* Initialize an embedded TVar before it is shared (no transaction needed). */
 static inline void stm_tvar_init(stm_tvar *tv, uintptr_t init) { tv->word = init; }
 
-/* Allocate a TVar holding `init`.  Returns NULL with errno = ENOMEM. */
+/* Allocate a TVar holding `init`.  Returns NULL with errno = ENOMEM.
+ * Inside a transaction the TVar is released again if the attempt aborts. */
 STM_API stm_tvar *stm_tvar_new(uintptr_t init);
 
 /* Free a TVar from stm_tvar_new().  Reclamation is deferred until no running

@@ -43,8 +43,9 @@
  * one more validation settles that; then the redo log is written back and
  * seq = snap + 2 publishes it.  Linearization point: the CAS.
  *
- * Blocking retry and wake-ups.  A writer reads the waiter count with a
- * seq_cst load right after its seq CAS.  A waiter increments the count
+ * Blocking retry and wake-ups.  A writer reads the waiter count (and the
+ * counts of the wait buckets its write set touches, see wait.c) with
+ * seq_cst loads right after its seq CAS.  A waiter increments the count
  * (seq_cst) and then reads seq (seq_cst) before re-checking its read set.
  * In the single total order of seq_cst operations either the writer's load
  * follows the increment (the writer sees the waiter and wakes it) or the
@@ -57,7 +58,16 @@
  * (acquire), release fence, relaxed data stores, release store of seq.  All
  * TVar words are accessed atomically so ThreadSanitizer sees no race.
  */
+/* The read-side lock and unlock of liburcu's memb flavour run twice per
+ * transaction; the library's exported versions cost a PLT call and a
+ * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
+ * per transaction.  _LGPL_SOURCE gives their inline versions, which
+ * liburcu documents as meeting LGPL 2.1's 10-line criterion for use by
+ * non-LGPL code.  Initial-exec TLS for the reader record, as for our own
+ * descriptor (tx.h): liburcu is loaded with libstm, at start-up. */
+#define _LGPL_SOURCE
 #include <urcu/urcu-memb.h>
+extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
 
 #include "../stm/memory.h"
 #include "../stm/misuse.h"
@@ -69,6 +79,40 @@ static inline bool htm_possible(void)
 {
     /* set once at start-up, before any transaction runs */
     return __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
+}
+
+uintptr_t stm_norec_read_slow(stm_tx *tx, const stm_tvar *tv)
+{
+    struct stm_wentry *w = stm_wlog_find(&tx->wlog, tv);
+    if (w != NULL)
+        return w->val;
+    uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+    if (tx->mode == STM_MODE_NOREC) {
+        /* seqlock read, as in the fast path; revalidate while a counter
+         * moved */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        while (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) != tx->snap ||
+               __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) != tx->hsnap) {
+            stm_norec_validate(tx);
+            v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        }
+    }
+    /* serial mode holds seq: nothing can change under us, but the read is
+     * still logged because stm_retry() waits on the read set */
+    stm_rlog_append(&tx->rlog, tv, v);
+    return v;
+}
+
+void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v)
+{
+    struct stm_wentry *w = stm_wlog_find(&tx->wlog, tv);
+    /* an entry made inside the current orElse scope can be updated in place;
+     * one from an enclosing scope must survive a rollback of this branch */
+    if (w != NULL && (size_t)(w - tx->wlog.e) >= tx->wscope)
+        w->val = v;
+    else
+        stm_wlog_append(&tx->wlog, tv, v);
 }
 
 void stm_norec_begin(stm_tx *tx)
@@ -161,7 +205,7 @@ bool stm_norec_commit(stm_tx *tx)
         return false;
     }
     lock_seq(tx);
-    bool wake = stm_waiters_present();
+    bool wake = stm_waiters_for(tx->wlog.filter);
     write_back(tx);
     __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     leave(tx);
@@ -198,7 +242,7 @@ bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
     if (tx->wlog.n != 0) {
-        wake = stm_waiters_present();
+        wake = stm_waiters_for(tx->wlog.filter);
         write_back(tx);
         __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     } else {
@@ -225,7 +269,7 @@ bool stm_norec_store(stm_tvar *tv, uintptr_t v)
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED)) {
-            bool wake = stm_waiters_present();
+            bool wake = stm_waiters_for(stm_wlog_bit(tv));
             __atomic_thread_fence(__ATOMIC_RELEASE);
             __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
             __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);

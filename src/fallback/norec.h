@@ -36,39 +36,54 @@ void stm_norec_leave(stm_tx *tx);
 /* One atomic write outside any transaction, ordered with transactions. */
 bool stm_norec_store(stm_tvar *tv, uintptr_t v);
 
-/* The fast paths, inline so that stm_read/stm_write cost a call at most. */
+/* The complete read and write (the fast paths below fall back on them). */
+uintptr_t stm_norec_read_slow(stm_tx *tx, const stm_tvar *tv);
+void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v);
+
+/* The fast paths, inline so that stm_read/stm_write cost a call at most.
+ * Each handles only the common case with few registers and no calls: a
+ * software (not serial) read of a TVar this attempt has not written, with
+ * the counters unchanged and room in the read log; a write of a TVar not
+ * yet written while the write log is small (no index) and has room.  Every
+ * other case takes the slow path, which repeats the whole operation, so the
+ * fast path only ever skips work that is provably not needed. */
 static inline uintptr_t stm_norec_read(stm_tx *tx, const stm_tvar *tv)
 {
-    struct stm_wentry *w = stm_wlog_find(&tx->wlog, tv);
-    if (w != NULL)
-        return w->val;
-    uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
-    if (tx->mode == STM_MODE_NOREC) {
+    /* an empty filter (a transaction that has not written yet) needs no
+     * hashing of the address */
+    uint64_t filter = tx->wlog.filter;
+    if (__builtin_expect((filter == 0 || !(filter & stm_wlog_bit(tv))) &&
+                             tx->mode == STM_MODE_NOREC && tx->rlog.n != tx->rlog.cap,
+                         1)) {
         /* seqlock read: data, then acquire fence, then the counters.  If
          * neither moved, v belongs to the snapshot. */
+        uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        while (__builtin_expect(__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) != tx->snap ||
-                                __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) != tx->hsnap, 0)) {
-            stm_norec_validate(tx);
-            v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__builtin_expect(__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) == tx->snap &&
+                                 __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) == tx->hsnap,
+                             1)) {
+            struct stm_rentry *e = &tx->rlog.e[tx->rlog.n++];
+            e->addr = tv;
+            e->val = v;
+            return v;
         }
     }
-    /* serial mode holds seq: nothing can change under us, but the read is
-     * still logged because stm_retry() waits on the read set */
-    stm_rlog_append(&tx->rlog, tv, v);
-    return v;
+    return stm_norec_read_slow(tx, tv);
 }
 
 static inline void stm_norec_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 {
-    struct stm_wentry *w = stm_wlog_find(&tx->wlog, tv);
-    /* an entry made inside the current orElse scope can be updated in place;
-     * one from an enclosing scope must survive a rollback of this branch */
-    if (w != NULL && (size_t)(w - tx->wlog.e) >= tx->wscope)
-        w->val = v;
-    else
-        stm_wlog_append(&tx->wlog, tv, v);
+    struct stm_wlog *l = &tx->wlog;
+    uint64_t bit = stm_wlog_bit(tv);
+    /* n < STM_WLOG_LINEAR: no index exists (one is built only past it) */
+    if (__builtin_expect(!(l->filter & bit) && l->n < STM_WLOG_LINEAR && l->n != l->cap, 1)) {
+        struct stm_wentry *e = &l->e[l->n++];
+        e->addr = tv;
+        e->val = v;
+        l->filter |= bit;
+        return;
+    }
+    stm_norec_write_slow(tx, tv, v);
 }
 
 #endif

@@ -22,8 +22,9 @@
  * STM_SERIAL_AFTER software aborts the transaction runs serially, which
  * cannot abort, so every transaction finishes.
  *
- * Frames: STM_HTM_BEGIN and setjmp sit in the frames of stm_atomically and
- * run_software themselves; locals that change across an abort are volatile.
+ * Frames: STM_HTM_BEGIN and STM_SETJMP (tx.h) sit in the frames of
+ * stm_atomically and run_software themselves; locals that change across an
+ * abort are volatile.
  */
 #include <setjmp.h>
 #include <stdlib.h>
@@ -44,6 +45,11 @@
  * block in stm_retry. */
 static void attempt_reset(stm_tx *tx, bool keep_reads)
 {
+    if (keep_reads) {
+        stm_mem_forget_reads(tx, 0, 0);
+        if (tx->rlog.n == 0)
+            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+    }
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
@@ -61,7 +67,8 @@ void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
     attempt_reset(tx, reason == STM_ABORT_RETRY);
     if (reason == STM_ABORT_VALIDATION)
         STM_STAT_INC(tx, aborts_stm);
-    longjmp(*tx->abort_jb, (int)reason);
+    tx->abort_reason = (int)reason;
+    STM_LONGJMP(*tx->abort_jb);
 }
 
 void stm_tx_leave_for_exit(stm_tx *tx)
@@ -74,7 +81,11 @@ void stm_tx_leave_for_exit(stm_tx *tx)
 
 static void after_commit(stm_tx *tx, bool wake)
 {
-    stm_mem_commit(tx);
+    /* stm_mem_commit acts on these two logs only: skip the call (and its
+     * loop set-up) for the common transaction that neither allocated nor
+     * freed */
+    if ((tx->allocs.n | tx->frees.n) != 0)
+        stm_mem_commit(tx);
     stm_wlog_clear(&tx->wlog);
     tx->rlog.n = 0;
     tx->wscope = 0;
@@ -85,17 +96,33 @@ static void after_commit(stm_tx *tx, bool wake)
         stm_wake_all(tx);
 }
 
+/* stm_config() without its pthread_once on every transaction.  The parsed
+ * configuration never changes; a thread that sees the pointer (acquire)
+ * sees the contents the storing thread saw after its pthread_once. */
+static const struct stm_config *software_config(void)
+{
+    static const struct stm_config *cached;
+    const struct stm_config *c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(c == NULL, 0)) {
+        c = stm_config();
+        __atomic_store_n(&cached, c, __ATOMIC_RELEASE);
+    }
+    return c;
+}
+
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 {
-    const struct stm_config *cfg = stm_config();
+    const struct stm_config *cfg = software_config();
     jmp_buf jb;
     volatile unsigned aborts = 0;
     volatile bool serial = start_serial || cfg->mode == STM_CFG_SERIAL;
 
     tx->abort_jb = &jb;
-    int why = setjmp(jb);
+    int why = 0;
+    if (STM_SETJMP(jb) != 0)
+        why = tx->abort_reason;
     if (why == STM_ABORT_RETRY) {
         stm_wait_for_change(tx);
     } else if (why == STM_ABORT_TO_SERIAL) {
@@ -174,7 +201,9 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    if (stm_htm_backend != STM_HTM_NONE && stm_policy_site_uses_htm(fn)) {
+    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(stm_config(), fn))
+        STM_STAT_INC(tx, htm_skipped_adaptive);
+    else if (stm_htm_backend != STM_HTM_NONE) {
         const struct stm_config *cfg = stm_config();
         struct stm_htm_attempts a = {0, 0, 0, 0};
         volatile unsigned attempt = 0;
@@ -207,7 +236,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 stm_mem_commit_htm(tx);
                 if (wake)
                     stm_wake_all(tx);
-                stm_policy_site_result(fn, true);
+                stm_policy_site_result(cfg, fn, true);
                 return r;
             }
             /* aborted: memory and registers are as they were at begin */
@@ -226,7 +255,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 continue;
             }
             serial_first = next == STM_NEXT_SERIAL;
-            stm_policy_site_result(fn, false);
+            stm_policy_site_result(cfg, fn, false);
             break;
         }
     }

@@ -85,10 +85,15 @@ static void check_owned(void *p, uint32_t m, const char *call)
 
 stm_tvar *stm_tvar_new(uintptr_t init)
 {
-    stm_tx_self(); /* registers the thread with RCU */
+    stm_tx *tx = stm_tx_self(); /* also registers the thread with RCU */
     stm_tvar *tv = block_new(sizeof *tv, 1);
-    if (tv != NULL)
-        tv->word = init;
+    if (tv == NULL)
+        return NULL;
+    tv->word = init;
+    /* inside a software attempt it is an allocation like stm_alloc's:
+     * released again if the attempt aborts */
+    if (tx->depth != 0 && tx->mode != STM_MODE_HTM)
+        stm_ptrlog_push(&tx->allocs, block_of(tv));
     return tv;
 }
 
@@ -115,8 +120,9 @@ void *stm_alloc(stm_tx *tx, size_t n)
     if (p == NULL)
         return NULL;
     /* in hardware the allocator's own writes roll back with the
-     * transaction, so only software attempts log the block */
-    if (tx->mode != STM_MODE_HTM)
+     * transaction, so only software attempts log the block (and emulated
+     * hardware ones, whose aborts emu.c rolls back by hand) */
+    if (tx->mode != STM_MODE_HTM || stm_htm_backend == STM_HTM_EMU)
         stm_ptrlog_push(&tx->allocs, block_of(p));
     return p;
 }
@@ -153,6 +159,40 @@ void stm_mem_undo_allocs(stm_tx *tx, size_t from)
         free(tx->allocs.e[i]);
     if (tx->allocs.n > from)
         tx->allocs.n = from;
+}
+
+static bool in_block(const struct block *b, const void *addr)
+{
+    const char *lo = (const char *)(b + 1);
+    return (const char *)addr >= lo && (const char *)addr < lo + b->size;
+}
+
+void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
+{
+    if (amark >= tx->allocs.n || rmark >= tx->rlog.n)
+        return;
+    /* the blocks' overall address range filters most entries cheaply; the
+     * rest are compared block by block (a retry path, not a hot one) */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = amark; i < tx->allocs.n; i++) {
+        const struct block *b = tx->allocs.e[i];
+        uintptr_t a = (uintptr_t)(b + 1);
+        if (a < lo)
+            lo = a;
+        if (a + b->size > hi)
+            hi = a + b->size;
+    }
+    size_t out = rmark;
+    for (size_t r = rmark; r < tx->rlog.n; r++) {
+        const void *addr = tx->rlog.e[r].addr;
+        bool mine = false;
+        if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            for (size_t i = amark; i < tx->allocs.n && !mine; i++)
+                mine = in_block(tx->allocs.e[i], addr);
+        if (!mine)
+            tx->rlog.e[out++] = tx->rlog.e[r];
+    }
+    tx->rlog.n = out;
 }
 
 void stm_mem_commit(stm_tx *tx)

@@ -35,6 +35,13 @@ extern char stm_rcu_tsan_sync;
 /* On abort: free this attempt's allocations from index `from` on. */
 void stm_mem_undo_allocs(stm_tx *tx, size_t from);
 
+/* Before stm_mem_undo_allocs(tx, amark) when the read log survives (an
+ * orElse branch or an attempt that retried): drop the read-log entries from
+ * index `rmark` on that point into the blocks about to be freed.  Nobody
+ * else can change those TVars, and keeping them would make the wait and
+ * later validations read freed memory. */
+void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark);
+
 /* After commit: hand the logged frees to call_rcu, forget the allocations. */
 void stm_mem_commit(stm_tx *tx);
 

@@ -63,7 +63,10 @@ struct stm_ptrlog {
 struct stm_orelse_frame {
     jmp_buf jb;
     size_t wmark, amark, fmark;
+    size_t rmark;    /* reads before the branch (never dropped) */
     size_t prev_scope;
+    unsigned depth;  /* stm_atomically nesting at entry: a retry that
+                        longjmps out of nested calls skips their depth-- */
     struct stm_orelse_frame *prev;
 };
 
@@ -83,7 +86,8 @@ struct stm_tx {
 
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
-    jmp_buf *abort_jb;        /* stm_atomically's frame */
+    jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */
+    int abort_reason;         /* enum stm_abort_reason of the last abort */
     struct stm_orelse_frame *orelse;
 
     struct stm_ptrlog allocs; /* stm_alloc blocks, freed on abort */
@@ -122,6 +126,31 @@ static inline stm_tx *stm_tx_self(void)
         tx = stm_tx_create();
     return tx;
 }
+
+/* The software attempt's restart point.  __builtin_setjmp/longjmp keep
+ * only the frame and stack pointers and the resume address (the compiler
+ * spills live registers around the setjmp): a few instructions instead of
+ * glibc's _setjmp (about 28 with its pointer mangling and mask check).
+ * __builtin_longjmp always delivers 1, so the reason travels in
+ * tx->abort_reason.  The sanitizers intercept only the library functions
+ * (ASan unpoisons the abandoned stack, TSan unwinds its shadow stack), so
+ * sanitized builds keep those. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define STM_LIBC_SETJMP 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STM_LIBC_SETJMP 1
+#endif
+#ifdef STM_LIBC_SETJMP
+#define STM_SETJMP(jb) setjmp(jb)
+#define STM_LONGJMP(jb) longjmp((jb), 1)
+#else
+#define STM_SETJMP(jb) __builtin_setjmp((void **)(jb))
+#define STM_LONGJMP(jb) __builtin_longjmp((void **)(jb), 1)
+#endif
 
 /* Abandon the current software attempt: undo its side effects and longjmp
  * to stm_atomically's frame with `reason`. */

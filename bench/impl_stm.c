@@ -1,0 +1,142 @@
+/* stmbench implementations over libstm (one per STM_MODE; the mode is set
+ * in the environment of the child process that runs the measurement). */
+#include <stdlib.h>
+
+#include "stmbench.h"
+
+#define DS(name) stm_##name
+#define DS_TXP stm_tx *tx
+#define DS_RD(tv) stm_read(tx, (tv))
+#define DS_WR(tv, v) stm_write(tx, (tv), (uintptr_t)(v))
+#define DS_ALLOC(n) stm_alloc(tx, (n))
+#define DS_FREE(p) stm_free(tx, (p))
+#define DS_FIELD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define DS_FIELD_INIT(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define DS_SAFE
+#include "ds.inc"
+
+static bool supports(enum bench_workload w)
+{
+    (void)w;
+    return true;
+}
+
+static void setup(struct bench_world *wd)
+{
+    (void)wd;
+}
+
+struct xfer_arg {
+    stm_tvar *acc;
+    size_t a, b;
+    intptr_t amt;
+};
+
+static intptr_t tx_transfer(stm_tx *tx, void *p)
+{
+    struct xfer_arg *x = p;
+    stm_bank_transfer(tx, x->acc, x->a, x->b, x->amt);
+    return 0;
+}
+
+static void transfer(struct bench_world *wd, size_t a, size_t b, intptr_t amt)
+{
+    struct xfer_arg x = {wd->acc, a, b, amt};
+    stm_atomically(tx_transfer, &x);
+}
+
+static intptr_t tx_sum(stm_tx *tx, void *p)
+{
+    struct bench_world *wd = p;
+    return stm_bank_sum(tx, wd->acc, wd->p.accounts);
+}
+
+static intptr_t sum(struct bench_world *wd)
+{
+    return stm_atomically(tx_sum, wd);
+}
+
+struct set_arg {
+    struct bench_world *wd;
+    int op;
+    uintptr_t key;
+    unsigned level;
+};
+
+static intptr_t tx_set(stm_tx *tx, void *p)
+{
+    struct set_arg *s = p;
+    struct bench_world *wd = s->wd;
+    switch (wd->p.w) {
+    case W_LIST:
+        return stm_list_op(tx, wd->list, s->op, s->key);
+    case W_HASH:
+        return stm_list_op(tx, &wd->buckets[bench_hash(s->key, wd->nbuckets)], s->op, s->key);
+    default:
+        return stm_skip_op(tx, wd->skip, s->op, s->key, s->level);
+    }
+}
+
+static bool set_op(struct bench_world *wd, int op, uintptr_t key, unsigned level)
+{
+    struct set_arg s = {wd, op, key, level};
+    return stm_atomically(tx_set, &s) != 0;
+}
+
+struct q_arg {
+    struct bench_world *wd;
+    uintptr_t v;
+};
+
+/* Blocking queue operations: a full (empty) queue retries, which blocks
+ * until another transaction changes what was read; the stop flag is read
+ * too, so that setting it wakes every blocked thread. */
+static intptr_t tx_enq(stm_tx *tx, void *p)
+{
+    struct q_arg *q = p;
+    if (stm_queue_enq(tx, &q->wd->queue, q->v) == 0)
+        return 1;
+    if (stm_read(tx, &q->wd->qstop))
+        return 0;
+    stm_retry(tx);
+}
+
+static intptr_t tx_deq(stm_tx *tx, void *p)
+{
+    struct q_arg *q = p;
+    uintptr_t v;
+    if (stm_queue_deq(tx, &q->wd->queue, &v) == 0) {
+        q->v = v;
+        return 1;
+    }
+    if (stm_read(tx, &q->wd->qstop))
+        return 0;
+    stm_retry(tx);
+}
+
+static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
+{
+    struct q_arg q = {wd, enq ? *v : 0};
+    if (!stm_atomically(enq ? tx_enq : tx_deq, &q))
+        return false;
+    if (!enq)
+        *v = q.v;
+    return true;
+}
+
+static void stop(struct bench_world *wd)
+{
+    stm_store(&wd->qstop, 1);
+}
+
+#define LIBSTM_IMPL(nm, mode)                                                  \
+    {                                                                          \
+        .name = nm, .stm_mode = mode, .supports = supports, .setup = setup,    \
+        .transfer = transfer, .sum = sum, .set_op = set_op,                    \
+        .queue_op = queue_op, .stop = stop                                     \
+    }
+
+const struct bench_impl bench_impl_libstm_stm = LIBSTM_IMPL("libstm-stm", "stm");
+const struct bench_impl bench_impl_libstm_serial = LIBSTM_IMPL("libstm-serial", "serial");
+const struct bench_impl bench_impl_libstm_auto = LIBSTM_IMPL("libstm-auto", "auto");
+const struct bench_impl bench_impl_libstm_htm = LIBSTM_IMPL("libstm-htm", "htm");
