@@ -11,6 +11,8 @@
 #include <stm/tqueue.h>
 
 #include "compose_util.h"
+#include "htm/htm.h"
+#include "stm/runtime.h"
 
 /* --- TMVar --- */
 
@@ -275,11 +277,19 @@ struct consumer {
     uint64_t sum;
 };
 
+static bool use_tqueue; /* else the bounded queue bq */
+static stm_tqueue uq;
+
 static void *producer(void *arg)
 {
     uintptr_t id = (uintptr_t)arg;
-    for (uintptr_t i = 0; i < PER_PRODUCER; i++)
-        stm_tbqueue_put_atomic(&bq, id * PER_PRODUCER + i + 1); /* 0 is never sent */
+    for (uintptr_t i = 0; i < PER_PRODUCER; i++) {
+        uintptr_t v = id * PER_PRODUCER + i + 1; /* 0 is never sent */
+        if (use_tqueue)
+            ck_assert_int_eq(stm_tqueue_put_atomic(&uq, v), 0);
+        else
+            stm_tbqueue_put_atomic(&bq, v);
+    }
     return NULL;
 }
 
@@ -288,7 +298,7 @@ static void *consumer(void *arg)
     struct consumer *c = arg;
     /* each consumer takes a fixed share, so all of them finish */
     for (unsigned i = 0; i < ITEMS / PAIRS; i++) {
-        uintptr_t v = stm_tbqueue_take_atomic(&bq);
+        uintptr_t v = use_tqueue ? stm_tqueue_take_atomic(&uq) : stm_tbqueue_take_atomic(&bq);
         ck_assert(v >= 1 && v <= ITEMS);
         c->seen[v - 1]++;
         c->sum += v;
@@ -296,10 +306,11 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-START_TEST(producers_consumers_exactly_once)
+static void producers_consumers(void)
 {
     compose_watchdog(55);
     ck_assert_int_eq(stm_tbqueue_init(&bq, 4), 0);
+    stm_tqueue_init(&uq);
     static struct consumer cons[PAIRS];
     pthread_t p[PAIRS], c[PAIRS];
     for (uintptr_t i = 0; i < PAIRS; i++) {
@@ -322,8 +333,57 @@ START_TEST(producers_consumers_exactly_once)
     ck_assert_uint_eq(sum, (uint64_t)ITEMS * (ITEMS + 1) / 2);
     uintptr_t v;
     ck_assert(!stm_tbqueue_try_take_atomic(&bq, &v));
+    ck_assert(!stm_tqueue_try_take_atomic(&uq, &v));
     ck_assert_int_eq(stm_atomically(length_fn, &bq), 0);
     stm_tbqueue_destroy(&bq);
+    stm_tqueue_destroy(&uq);
+}
+
+START_TEST(producers_consumers_exactly_once)
+{
+    producers_consumers();
+}
+END_TEST
+
+START_TEST(producers_consumers_tqueue)
+{
+    use_tqueue = true;
+    producers_consumers();
+}
+END_TEST
+
+/* The same on the (emulated) hardware path with 20% of the hardware
+ * attempts aborted at random: blocking takes/puts start in hardware, retry
+ * moves them to software, and hardware commits wake them. */
+static void emulated(void)
+{
+    stm_runtime_init();
+    stm_emu_enable();
+    stm_emu_seed(42, 20);
+}
+
+static void check_hardware_ran(void)
+{
+    struct stm_stats st;
+    stm_stats_get(&st);
+    ck_assert_uint_gt(st.commits_htm, 0);
+    ck_assert_uint_gt(st.commits_stm, 0);
+}
+
+START_TEST(producers_consumers_hardware_emulated)
+{
+    emulated();
+    producers_consumers();
+    check_hardware_ran();
+}
+END_TEST
+
+START_TEST(producers_consumers_tqueue_hardware_emulated)
+{
+    emulated();
+    use_tqueue = true;
+    producers_consumers();
+    check_hardware_ran();
 }
 END_TEST
 
@@ -350,6 +410,9 @@ static Suite *suite(void)
     tcase_add_test(tc, tbqueue_capacity_and_order);
     tcase_add_test(tc, tbqueue_put_blocks_when_full);
     tcase_add_test(tc, producers_consumers_exactly_once);
+    tcase_add_test(tc, producers_consumers_tqueue);
+    tcase_add_test(tc, producers_consumers_hardware_emulated);
+    tcase_add_test(tc, producers_consumers_tqueue_hardware_emulated);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include "compose_util.h"
+#include "htm/htm.h"
+#include "stm/runtime.h"
 #include "stm/tx.h"
 
 static stm_tvar x = STM_TVAR_INIT(0);
@@ -538,6 +540,55 @@ START_TEST(nested_retry_blocks_outer)
 }
 END_TEST
 
+/* --- the hardware path (emulation back end) --- */
+
+static void *waiter_x_emu(void *arg)
+{
+    return (void *)stm_atomically(wait_x_nonzero, NULL);
+}
+
+/* A hardware writer wakes a software waiter; a hardware attempt that
+ * retries re-runs in software and blocks there. */
+START_TEST(retry_woken_by_hardware_commit)
+{
+    compose_watchdog(30);
+    stm_runtime_init();
+    stm_emu_enable();
+    pthread_t t;
+    pthread_create(&t, NULL, waiter_x_emu, NULL);
+    compose_wait_blocked(1);
+    stm_stats_reset();
+    for (int i = 0; i < 5; i++)
+        stm_atomically(set_int, &y); /* unrelated: no re-run */
+    ck_assert_uint_eq(__atomic_load_n(&attempts, __ATOMIC_RELAXED), 2); /* hw + sw */
+    stm_atomically(set_int, &x);
+    struct stm_stats s;
+    stm_stats_get(&s);
+    ck_assert_uint_eq(s.commits_htm, 6);
+    void *r;
+    pthread_join(t, &r);
+    ck_assert_int_eq((intptr_t)r, 1);
+    ck_assert_uint_ge(attempts, 3);
+}
+END_TEST
+
+/* orElse under the emulated hardware path with a blocking second branch:
+ * the union wait works after the hardware-to-software switch. */
+START_TEST(or_else_union_with_hardware)
+{
+    compose_watchdog(30);
+    stm_runtime_init();
+    stm_emu_enable();
+    pthread_t t;
+    pthread_create(&t, NULL, waiter_x_or_y, NULL);
+    compose_wait_blocked(1);
+    stm_atomically(set_int, &y); /* a hardware commit */
+    void *r;
+    pthread_join(t, &r);
+    ck_assert_int_eq((intptr_t)r, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("retry");
@@ -567,6 +618,12 @@ static Suite *suite(void)
     tcase_add_test(tc, or_else_alloc_freed_free_dropped);
     tcase_add_test(tc, or_else_restores_nesting_depth);
     tcase_add_test(tc, retry_forgets_reads_of_freed_allocations);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("hardware_emulated");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, retry_woken_by_hardware_commit);
+    tcase_add_test(tc, or_else_union_with_hardware);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -88,7 +88,7 @@ END_TEST
 #define ROUNDS 2000
 static stm_tvar turn = STM_TVAR_INIT(0);
 static unsigned ring_size;
-static int wake_by; /* 0: transaction, 1: stm_store, 2: serial */
+static int wake_by; /* 0: transaction, 1: stm_store, 2: serial, 3: spread */
 
 /* Randomly yield or nap in the window (per-thread xorshift). */
 static void jitter(void)
@@ -114,10 +114,26 @@ struct player {
     unsigned blocked;
 };
 
+/* wake_by 3: the turn is the sum of SPREAD TVars (in different wait
+ * buckets); passing it increments one of them, chosen by the round, so
+ * waiters register in several buckets and each writer touches one. */
+#define SPREAD 8
+static stm_tvar part[SPREAD];
+
+static uintptr_t read_turn(stm_tx *tx)
+{
+    if (wake_by != 3)
+        return stm_read(tx, &turn);
+    uintptr_t sum = 0;
+    for (int i = 0; i < SPREAD; i++)
+        sum += stm_read(tx, &part[i]);
+    return sum;
+}
+
 static intptr_t await_turn(stm_tx *tx, void *arg)
 {
     struct player *p = arg;
-    uintptr_t t = stm_read(tx, &turn);
+    uintptr_t t = read_turn(tx);
     if (t % ring_size != p->me)
         stm_retry(tx);
     return (intptr_t)t;
@@ -125,6 +141,11 @@ static intptr_t await_turn(stm_tx *tx, void *arg)
 
 static intptr_t pass_turn(stm_tx *tx, void *arg)
 {
+    if (wake_by == 3) {
+        stm_tvar *tv = &part[(uintptr_t)arg * 5 % SPREAD];
+        stm_write(tx, tv, stm_read(tx, tv) + 1);
+        return 0;
+    }
     uintptr_t t = stm_read(tx, &turn);
     if (wake_by == 2)
         stm_irrevocable(tx);
@@ -141,7 +162,7 @@ static void *player(void *arg)
         if (wake_by == 1)
             stm_store(&turn, t + 1); /* only the turn holder writes */
         else
-            stm_atomically(pass_turn, NULL);
+            stm_atomically(pass_turn, (void *)t);
     }
     return NULL;
 }
@@ -160,7 +181,10 @@ static void ring(unsigned n, int how)
     }
     for (unsigned i = 0; i < n; i++)
         pthread_join(t[i], NULL);
-    ck_assert_uint_eq(stm_load(&turn), (uintptr_t)ROUNDS * n);
+    uintptr_t total = stm_load(&turn);
+    for (int i = 0; i < SPREAD; i++)
+        total += stm_load(&part[i]);
+    ck_assert_uint_eq(total, (uintptr_t)ROUNDS * n);
     struct stm_stats s;
     stm_stats_get(&s);
     /* the players really blocked (not only found their turn at once) */
@@ -177,6 +201,10 @@ END_TEST
 START_TEST(ring_of_three_threads) { ring(3, 0); }
 END_TEST
 START_TEST(ring_of_four_threads_store) { ring(4, 1); }
+END_TEST
+START_TEST(ping_pong_spread_over_buckets) { ring(2, 3); }
+END_TEST
+START_TEST(ring_of_three_spread_over_buckets) { ring(3, 3); }
 END_TEST
 
 /* --- no busy waiting --- */
@@ -319,7 +347,10 @@ START_TEST(writers_wake_only_their_buckets)
     ck_assert(same > 0 && other > 0);
     pthread_t t;
     pthread_create(&t, NULL, arr_waiter, NULL);
-    compose_wait_blocked(1);
+    /* the waiter counts itself globally first, then in its bucket */
+    unsigned b = (unsigned)__builtin_ctzll(stm_wlog_bit(&arr[0]));
+    while (__atomic_load_n(&stm_waitq.bucket[b], __ATOMIC_ACQUIRE) == 0)
+        compose_sleep_ms(1);
     uint64_t w0 = wakeups_now();
     for (int i = 0; i < 20; i++) {
         stm_atomically(bump_tv, &arr[other]);
@@ -357,6 +388,8 @@ static Suite *suite(void)
     tcase_add_test(tc, ping_pong_two_threads_serial);
     tcase_add_test(tc, ring_of_three_threads);
     tcase_add_test(tc, ring_of_four_threads_store);
+    tcase_add_test(tc, ping_pong_spread_over_buckets);
+    tcase_add_test(tc, ring_of_three_spread_over_buckets);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("resources");

@@ -143,6 +143,14 @@ void stm_free(stm_tx *tx, void *p)
          * validation fail, so it is never retired twice.) */
         stm_norec_validate(tx);
     }
+    if (tx->mode == STM_MODE_HTM && m == MAGIC_DEAD) {
+        /* Real hardware never gets here unless the free is a real double
+         * free (the retiring store would have aborted us), but the
+         * emulation detects conflicts only at the next TVar access, so a
+         * doomed emulated attempt can.  Let software decide: it validates
+         * and reports a real double free as above. */
+        stm_htm_abort_needsw();
+    }
     check_owned(p, m, "stm_free");
     if (tx->mode == STM_MODE_HTM) {
         if (tx->hw_nfrees == STM_HTM_FREE_MAX)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
+#include "memory.h"
 #include "wait.h"
 
 struct stm_waitq stm_waitq;
@@ -91,6 +92,7 @@ static bool read_set_holds(const stm_tx *tx)
             break;
         }
     }
+    STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     return holds;
 }

@@ -223,6 +223,7 @@ static __attribute__((noreturn)) void emu_fail(uint64_t status, int format)
     stm_mem_undo_allocs(tx, 0);
     if (active) {
         active = false;
+        STM_TSAN_RCU_RELEASE(); /* see memory.h */
         urcu_memb_read_unlock();
     }
     abort_status = status;
@@ -287,6 +288,7 @@ int stm_emu_end(void)
     }
     tx->allocs.n = 0; /* committed: the blocks are the program's now */
     active = false;
+    STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     COUNT(commits);
     if (wake)
