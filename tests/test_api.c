@@ -539,6 +539,45 @@ START_TEST(nested_abort_undoes_outer)
 }
 END_TEST
 
+/* ---- a thread that exits inside a transaction ------------------------- */
+
+struct quitter {
+    stm_tvar x;
+    int irrevocable;
+};
+
+static intptr_t quit_inside(stm_tx *tx, void *arg)
+{
+    struct quitter *q = arg;
+    stm_write(tx, &q->x, stm_read(tx, &q->x) + 100);
+    memset(stm_alloc(tx, 1000), 0, 1000); /* must not leak */
+    if (q->irrevocable)
+        stm_irrevocable(tx); /* holds the sequence lock */
+    pthread_exit(NULL);
+}
+
+static void *quit_thread(void *arg)
+{
+    stm_atomically(quit_inside, arg);
+    return NULL;
+}
+
+START_TEST(thread_exit_inside_transaction)
+{
+    /* nothing commits, and what the attempt held (the sequence lock in
+     * serial mode, the RCU section, its allocation) is released */
+    struct quitter q = {STM_TVAR_INIT(1), _i};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, quit_thread, &q), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(stm_load(&q.x), 1);
+    stm_atomically(write_then_read, &q.x); /* would hang on a held lock */
+    ck_assert_uint_eq(stm_load(&q.x), 21);
+    urcu_memb_synchronize_rcu(); /* would hang on an open RCU section */
+    urcu_memb_barrier();
+}
+END_TEST
+
 /* ---- stm_path ------------------------------------------------------------ */
 
 START_TEST(path_is_known)
@@ -628,6 +667,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, irrevocable_runs_once);
     tcase_add_test(tc, nested_transfer);
     tcase_add_test(tc, nested_abort_undoes_outer);
+    tcase_add_loop_test(tc, thread_exit_inside_transaction, 0, 2);
     tcase_add_test(tc, path_is_known);
     tcase_add_loop_test(tc, path_follows_mode, 0, 2);
     tcase_add_test(tc, or_else_and_retry_sanity);

@@ -58,22 +58,30 @@
  * (acquire), release fence, relaxed data stores, release store of seq.  All
  * TVar words are accessed atomically so ThreadSanitizer sees no race.
  */
+#include "norec.h"
+
 /* The read-side lock and unlock of liburcu's memb flavour run twice per
  * transaction; the library's exported versions cost a PLT call and a
  * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
  * per transaction.  _LGPL_SOURCE gives their inline versions, which
  * liburcu documents as meeting LGPL 2.1's 10-line criterion for use by
  * non-LGPL code.  Initial-exec TLS for the reader record, as for our own
- * descriptor (tx.h): liburcu is loaded with libstm, at start-up. */
+ * descriptor (tx.h): liburcu is loaded with libstm, at start-up.  Not in
+ * sanitized builds: ThreadSanitizer would instrument the inlined plain
+ * accesses to liburcu's words while the library's own stay invisible to
+ * it, and report races that are not there. */
+#ifndef STM_SANITIZED
 #define _LGPL_SOURCE
 #include <urcu/urcu-memb.h>
 extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
+#else
+#include <urcu/urcu-memb.h>
+#endif
 
 #include "../stm/memory.h"
 #include "../stm/misuse.h"
 #include "../stm/spin.h"
 #include "../stm/wait.h"
-#include "norec.h"
 
 static inline bool htm_possible(void)
 {

@@ -114,10 +114,9 @@ static const struct stm_config *software_config(void)
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 {
-    const struct stm_config *cfg = software_config();
     jmp_buf jb;
     volatile unsigned aborts = 0;
-    volatile bool serial = start_serial || cfg->mode == STM_CFG_SERIAL;
+    volatile bool serial = start_serial || software_config()->mode == STM_CFG_SERIAL;
 
     tx->abort_jb = &jb;
     int why = 0;
@@ -128,7 +127,7 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     } else if (why == STM_ABORT_TO_SERIAL) {
         serial = true;
     } else if (why == STM_ABORT_VALIDATION) {
-        if (++aborts >= cfg->serial_after)
+        if (++aborts >= software_config()->serial_after)
             serial = true;
     }
 

@@ -138,13 +138,13 @@ static inline stm_tx *stm_tx_self(void)
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
     __has_feature(memory_sanitizer)
-#define STM_LIBC_SETJMP 1
+#define STM_SANITIZED 1
 #endif
 #endif
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define STM_LIBC_SETJMP 1
+#define STM_SANITIZED 1
 #endif
-#ifdef STM_LIBC_SETJMP
+#ifdef STM_SANITIZED
 #define STM_SETJMP(jb) setjmp(jb)
 #define STM_LONGJMP(jb) longjmp((jb), 1)
 #else

@@ -34,7 +34,7 @@ verify() { # name, expectation (pass|fail), spin flags...
     fail:0) echo "$name: spin found NO violation, but one was expected"; status=1 ;;
     fail:*) grep "assertion violated" pan.out
             echo "$name: counterexample (spin -t -p), last steps:"
-            spin -t -p "$@" hybrid.pml 2>&1 | grep -E 'proc|assert' | tail -n 25 ;;
+            spin -t -p "$@" hybrid.pml 2>&1 | grep -E '\[(mem\[|[xy] = mem|ra = t|rb = t|snap = |assert)' | grep -v 'i = ' | tail -n 25 ;;
     *) cat pan.out; spin -t -p "$@" hybrid.pml | tail -n 40; status=1 ;;
   esac
   rm -f hybrid.pml.trail
