@@ -43,8 +43,9 @@
  * one more validation settles that; then the redo log is written back and
  * seq = snap + 2 publishes it.  Linearization point: the CAS.
  *
- * Blocking retry and wake-ups.  A writer reads the waiter count with a
- * seq_cst load right after its seq CAS.  A waiter increments the count
+ * Blocking retry and wake-ups.  A writer reads the waiter count (and the
+ * counts of the wait buckets its write set touches, see wait.c) with
+ * seq_cst loads right after its seq CAS.  A waiter increments the count
  * (seq_cst) and then reads seq (seq_cst) before re-checking its read set.
  * In the single total order of seq_cst operations either the writer's load
  * follows the increment (the writer sees the waiter and wakes it) or the
@@ -77,6 +78,7 @@ extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("in
 #include <urcu/urcu-memb.h>
 #endif
 
+#include "../stm/memory.h"
 #include "../stm/misuse.h"
 #include "../stm/spin.h"
 #include "../stm/wait.h"
@@ -196,6 +198,7 @@ static void write_back(const stm_tx *tx)
 
 static void leave(stm_tx *tx)
 {
+    STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     if (tx->counted_active) {
         __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
@@ -210,7 +213,7 @@ bool stm_norec_commit(stm_tx *tx)
         return false;
     }
     lock_seq(tx);
-    bool wake = stm_waiters_present();
+    bool wake = stm_waiters_for(tx->wlog.filter);
     write_back(tx);
     __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     leave(tx);
@@ -247,7 +250,7 @@ bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
     if (tx->wlog.n != 0) {
-        wake = stm_waiters_present();
+        wake = stm_waiters_for(tx->wlog.filter);
         write_back(tx);
         __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     } else {
@@ -274,7 +277,7 @@ bool stm_norec_store(stm_tvar *tv, uintptr_t v)
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED)) {
-            bool wake = stm_waiters_present();
+            bool wake = stm_waiters_for(stm_wlog_bit(tv));
             __atomic_thread_fence(__ATOMIC_RELEASE);
             __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
             __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);

@@ -1,17 +1,76 @@
+/* Back-end selection at start-up, and the dispatch of decoding. */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "../stm/hybrid.h"
 #include "../stm/misuse.h"
 #include "htm.h"
+#include "probe.h"
 
 int stm_htm_backend = STM_HTM_NONE;
+static int probed_backend = STM_HTM_NONE;
+static struct stm_probe_report report;
+
+/* The functional probe.  The begin sits in this function's own frame and
+ * the transaction ends before it returns, so the frame rule holds. */
+int stm_probe_functional(void)
+{
+    int commits = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    for (int i = 0; i < STM_PROBE_ATTEMPTS; i++) {
+        if (stm_rtm_begin() == STM_HTM_STARTED) {
+            stm_rtm_end();
+            commits++;
+        }
+    }
+#elif defined(__powerpc64__)
+    for (int i = 0; i < STM_PROBE_ATTEMPTS; i++) {
+        if (stm_power_begin() == STM_HTM_STARTED) {
+            stm_power_end();
+            commits++;
+        }
+    }
+#endif
+    return commits;
+}
+
+static void set_backend(int b)
+{
+    stm_htm_backend = b;
+    /* before any transaction runs (or while none runs: tests) */
+    __atomic_store_n(&stm_hybrid.htm_enabled, b != STM_HTM_NONE, __ATOMIC_SEQ_CST);
+}
 
 void stm_htm_init(const struct stm_config *cfg)
 {
-    (void)cfg;
-    stm_htm_backend = STM_HTM_NONE;
-    __atomic_store_n(&stm_hybrid.htm_enabled, stm_htm_backend != STM_HTM_NONE,
-                     __ATOMIC_RELAXED);
+    memset(&report, 0, sizeof report);
+    stm_cpu_facts_read(&report.facts);
+    report.functional_commits = STM_PROBE_NOT_RUN;
+    stm_probe_decide(&report.facts, cfg, STM_PROBE_NOT_RUN, &report.first);
+    report.final = report.first;
+    if (report.first.need_functional) {
+        /* only here may an RTM/POWER instruction run without the force knob */
+        report.functional_commits = stm_probe_functional();
+        stm_probe_decide(&report.facts, cfg, report.functional_commits, &report.final);
+    }
+    if (report.final.warn)
+        fprintf(stderr,
+                "libstm: warning: STM_MODE=htm but no usable hardware TM (%s); "
+                "using software\n",
+                report.final.reason);
+    probed_backend = report.final.backend;
+    set_backend(probed_backend);
+}
+
+const struct stm_probe_report *stm_htm_report(void)
+{
+    return &report;
+}
+
+void stm_htm_select(int backend)
+{
+    set_backend(backend < 0 ? probed_backend : backend);
 }
 
 const char *stm_htm_name(void)
@@ -30,37 +89,14 @@ const char *stm_htm_name(void)
 
 enum stm_htm_cause stm_htm_decode(uint64_t status)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned s = (unsigned)status;
-    if (s & STM_RTM_EXPLICIT) {
-        switch (STM_RTM_CODE(s)) {
-        case STM_HTM_CODE_BUSY:
-            return STM_HTM_CAUSE_BUSY;
-        case STM_HTM_CODE_RETRY:
-            return STM_HTM_CAUSE_RETRY;
-        case STM_HTM_CODE_IRREVOCABLE:
-            return STM_HTM_CAUSE_IRREVOCABLE;
-        case STM_HTM_CODE_NEEDSW:
-            return STM_HTM_CAUSE_NEEDSW;
-        default:
-            return STM_HTM_CAUSE_EXPLICIT_OTHER;
-        }
+    switch (stm_htm_backend) {
+    case STM_HTM_EMU:
+        return stm_emu_decode(status);
+    case STM_HTM_POWER:
+        return stm_power_decode(status);
+    default:
+        return stm_rtm_decode(status);
     }
-    if (s & STM_RTM_CAPACITY)
-        return STM_HTM_CAUSE_CAPACITY;
-    if (s & STM_RTM_CONFLICT)
-        return STM_HTM_CAUSE_CONFLICT;
-    if (s & STM_RTM_DEBUG)
-        return STM_HTM_CAUSE_DEBUG;
-    if (s & STM_RTM_NESTED)
-        return STM_HTM_CAUSE_NESTED;
-    if (s & STM_RTM_RETRY)
-        return STM_HTM_CAUSE_CONFLICT;
-    return STM_HTM_CAUSE_ZERO;
-#else
-    (void)status;
-    return STM_HTM_CAUSE_PERSISTENT;
-#endif
 }
 
 void stm_htm_abort_needsw(void)

@@ -54,10 +54,21 @@ void stm_htm_init(const struct stm_config *cfg);
 /* "rtm", "power-htm", "emu-htm" or NULL. */
 const char *stm_htm_name(void);
 
-/* Decode a raw abort status. */
+/* Decode a raw abort status of the running back end into a cause. */
 enum stm_htm_cause stm_htm_decode(uint64_t status);
 const char *stm_htm_cause_name(enum stm_htm_cause c);
 
+/* The decoders themselves, pure and compiled on every architecture (so the
+ * tests check POWER decoding on x86 too); src/htm/decode.c. */
+enum stm_htm_cause stm_rtm_decode(uint64_t status);
+enum stm_htm_cause stm_power_decode(uint64_t texasr);
+
+/* Select the emulation back end (tests; src/htm/emu) or go back to what the
+ * probe chose.  Only while no transaction runs. */
+void stm_htm_select(int backend);
+
+#include "ppc/texasr.h"
+#include "x86/rtm_status.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include "x86/rtm.h"
 #endif

@@ -19,8 +19,11 @@ uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv)
 {
     if (__builtin_expect(tv == NULL || tx == NULL, 0))
         bad_access("stm_read", tx, tv);
-    if (tx->mode == STM_MODE_HTM)
+    if (tx->mode == STM_MODE_HTM) {
+        if (__builtin_expect(stm_htm_backend == STM_HTM_EMU, 0))
+            return stm_emu_read(tx, tv);
         return __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+    }
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
         bad_access("stm_read", tx, tv);
     return stm_norec_read(tx, tv);
@@ -31,7 +34,10 @@ void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
     if (__builtin_expect(tv == NULL || tx == NULL, 0))
         bad_access("stm_write", tx, tv);
     if (tx->mode == STM_MODE_HTM) {
-        __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
+        if (__builtin_expect(stm_htm_backend == STM_HTM_EMU, 0))
+            stm_emu_write(tx, tv, value); /* buffered: see emu.c */
+        else
+            __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
         tx->hw_wrote = true;
         return;
     }

@@ -45,6 +45,11 @@
  * block in stm_retry. */
 static void attempt_reset(stm_tx *tx, bool keep_reads)
 {
+    if (keep_reads) {
+        stm_mem_forget_reads(tx, 0, 0);
+        if (tx->rlog.n == 0)
+            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+    }
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
@@ -195,7 +200,9 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    if (stm_htm_backend != STM_HTM_NONE && stm_policy_site_uses_htm(fn)) {
+    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(stm_config(), fn))
+        STM_STAT_INC(tx, htm_skipped_adaptive);
+    else if (stm_htm_backend != STM_HTM_NONE) {
         const struct stm_config *cfg = stm_config();
         struct stm_htm_attempts a = {0, 0, 0, 0};
         volatile unsigned attempt = 0;
@@ -228,7 +235,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 stm_mem_commit_htm(tx);
                 if (wake)
                     stm_wake_all(tx);
-                stm_policy_site_result(fn, true);
+                stm_policy_site_result(cfg, fn, true);
                 return r;
             }
             /* aborted: memory and registers are as they were at begin */
@@ -247,7 +254,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 continue;
             }
             serial_first = next == STM_NEXT_SERIAL;
-            stm_policy_site_result(fn, false);
+            stm_policy_site_result(cfg, fn, false);
             break;
         }
     }

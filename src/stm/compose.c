@@ -46,6 +46,8 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
     f.wmark = tx->wlog.n;
     f.amark = tx->allocs.n;
     f.fmark = tx->frees.n;
+    f.rmark = tx->rlog.n;
+    f.depth = tx->depth;
     f.prev_scope = tx->wscope;
     f.prev = tx->orelse;
     tx->orelse = &f;
@@ -56,10 +58,13 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
         tx->wscope = f.prev_scope;
         return r;
     }
-    /* the first branch retried */
+    /* the first branch retried, possibly from inside nested
+     * stm_atomically() calls whose depth-- never ran */
+    tx->depth = f.depth;
     tx->orelse = f.prev;
     tx->wscope = f.prev_scope;
     stm_wlog_truncate(&tx->wlog, f.wmark);
+    stm_mem_forget_reads(tx, f.amark, f.rmark); /* the reads stay, except of freed TVars */
     stm_mem_undo_allocs(tx, f.amark);
     tx->frees.n = f.fmark;
     return second(tx, a2);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "../fallback/norec.h"
 #include "../htm/htm.h"
 #include "memory.h"
 #include "misuse.h"
@@ -22,6 +23,16 @@ static struct block *block_of(void *p)
     return (struct block *)p - 1;
 }
 
+/* The magic word is read by transactions that may race with the commit
+ * that retires the block (a doomed attempt calling stm_free on a block that
+ * a concurrent transaction just unlinked and freed), so it is accessed
+ * atomically.  Release/acquire: a thread that sees MAGIC_DEAD also sees the
+ * retiring transaction's commit (seq), which was published before it. */
+static uint32_t magic_of(const struct block *b)
+{
+    return __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE);
+}
+
 static void *block_new(size_t n, uint32_t kind)
 {
     if (n > SIZE_MAX - sizeof(struct block)) {
@@ -37,8 +48,13 @@ static void *block_new(size_t n, uint32_t kind)
     return b + 1;
 }
 
+#ifdef STM_TSAN
+char stm_rcu_tsan_sync;
+#endif
+
 static void block_release(struct rcu_head *h)
 {
+    STM_TSAN_RCU_ACQUIRE();
     struct block *b = caa_container_of(h, struct block, rcu);
     free(b);
 }
@@ -48,20 +64,22 @@ static void block_release(struct rcu_head *h)
 static void block_retire(void *p, const char *call)
 {
     struct block *b = block_of(p);
-    if (b->magic == MAGIC_DEAD)
+    uint32_t m = magic_of(b);
+    if (m == MAGIC_DEAD)
         stm_fatal(call, "%p was already freed", p);
-    if (b->magic != MAGIC_LIVE)
+    if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
-    b->magic = MAGIC_DEAD;
+    __atomic_store_n(&b->magic, MAGIC_DEAD, __ATOMIC_RELEASE);
+    STM_TSAN_RCU_RELEASE();
     urcu_memb_call_rcu(&b->rcu, block_release);
 }
 
-static void check_owned(void *p, const char *call)
+/* m: the block's magic word, read once by the caller. */
+static void check_owned(void *p, uint32_t m, const char *call)
 {
-    struct block *b = block_of(p);
-    if (b->magic == MAGIC_DEAD)
+    if (m == MAGIC_DEAD)
         stm_fatal(call, "%p was already freed", p);
-    if (b->magic != MAGIC_LIVE)
+    if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
 }
 
@@ -102,8 +120,9 @@ void *stm_alloc(stm_tx *tx, size_t n)
     if (p == NULL)
         return NULL;
     /* in hardware the allocator's own writes roll back with the
-     * transaction, so only software attempts log the block */
-    if (tx->mode != STM_MODE_HTM)
+     * transaction, so only software attempts log the block (and emulated
+     * hardware ones, whose aborts emu.c rolls back by hand) */
+    if (tx->mode != STM_MODE_HTM || stm_htm_backend == STM_HTM_EMU)
         stm_ptrlog_push(&tx->allocs, block_of(p));
     return p;
 }
@@ -113,7 +132,26 @@ void stm_free(stm_tx *tx, void *p)
     check_in_tx(tx, "stm_free");
     if (p == NULL)
         return;
-    check_owned(p, "stm_free");
+    /* read once: a concurrent commit may retire the block at any moment */
+    uint32_t m = magic_of(block_of(p));
+    if (tx->mode == STM_MODE_NOREC && m == MAGIC_DEAD) {
+        /* A transaction that committed after our snapshot may have
+         * unlinked and freed the block: then this attempt is doomed and
+         * validation aborts it.  If our reads still hold, the block was
+         * freed before them: a real double free, reported below.  (A block
+         * still live here but retired before we commit makes our commit's
+         * validation fail, so it is never retired twice.) */
+        stm_norec_validate(tx);
+    }
+    if (tx->mode == STM_MODE_HTM && m == MAGIC_DEAD) {
+        /* Real hardware never gets here unless the free is a real double
+         * free (the retiring store would have aborted us), but the
+         * emulation detects conflicts only at the next TVar access, so a
+         * doomed emulated attempt can.  Let software decide: it validates
+         * and reports a real double free as above. */
+        stm_htm_abort_needsw();
+    }
+    check_owned(p, m, "stm_free");
     if (tx->mode == STM_MODE_HTM) {
         if (tx->hw_nfrees == STM_HTM_FREE_MAX)
             stm_htm_abort_needsw();
@@ -129,6 +167,40 @@ void stm_mem_undo_allocs(stm_tx *tx, size_t from)
         free(tx->allocs.e[i]);
     if (tx->allocs.n > from)
         tx->allocs.n = from;
+}
+
+static bool in_block(const struct block *b, const void *addr)
+{
+    const char *lo = (const char *)(b + 1);
+    return (const char *)addr >= lo && (const char *)addr < lo + b->size;
+}
+
+void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
+{
+    if (amark >= tx->allocs.n || rmark >= tx->rlog.n)
+        return;
+    /* the blocks' overall address range filters most entries cheaply; the
+     * rest are compared block by block (a retry path, not a hot one) */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = amark; i < tx->allocs.n; i++) {
+        const struct block *b = tx->allocs.e[i];
+        uintptr_t a = (uintptr_t)(b + 1);
+        if (a < lo)
+            lo = a;
+        if (a + b->size > hi)
+            hi = a + b->size;
+    }
+    size_t out = rmark;
+    for (size_t r = rmark; r < tx->rlog.n; r++) {
+        const void *addr = tx->rlog.e[r].addr;
+        bool mine = false;
+        if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            for (size_t i = amark; i < tx->allocs.n && !mine; i++)
+                mine = in_block(tx->allocs.e[i], addr);
+        if (!mine)
+            tx->rlog.e[out++] = tx->rlog.e[r];
+    }
+    tx->rlog.n = out;
 }
 
 void stm_mem_commit(stm_tx *tx)

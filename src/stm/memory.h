@@ -7,8 +7,40 @@
 
 #include "tx.h"
 
+/* ThreadSanitizer cannot see the ordering liburcu provides: its grace
+ * periods and call_rcu queue live in uninstrumented code (membarrier, asm
+ * fences).  Model it with a sync object: the end of every read-side section
+ * and every call_rcu() release it, every reclamation callback acquires it,
+ * so "a section that ended, or a retire, happens before the free".  An
+ * access made inside a section that is still open when the block is freed
+ * stays unordered and is reported, as it should be. */
+#if defined(__SANITIZE_THREAD__)
+#define STM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STM_TSAN 1
+#endif
+#endif
+#ifdef STM_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+extern char stm_rcu_tsan_sync;
+#define STM_TSAN_RCU_RELEASE() __tsan_release(&stm_rcu_tsan_sync)
+#define STM_TSAN_RCU_ACQUIRE() __tsan_acquire(&stm_rcu_tsan_sync)
+#else
+#define STM_TSAN_RCU_RELEASE() ((void)0)
+#define STM_TSAN_RCU_ACQUIRE() ((void)0)
+#endif
+
 /* On abort: free this attempt's allocations from index `from` on. */
 void stm_mem_undo_allocs(stm_tx *tx, size_t from);
+
+/* Before stm_mem_undo_allocs(tx, amark) when the read log survives (an
+ * orElse branch or an attempt that retried): drop the read-log entries from
+ * index `rmark` on that point into the blocks about to be freed.  Nobody
+ * else can change those TVars, and keeping them would make the wait and
+ * later validations read freed memory. */
+void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark);
 
 /* After commit: hand the logged frees to call_rcu, forget the allocations. */
 void stm_mem_commit(stm_tx *tx);

@@ -37,14 +37,88 @@ enum stm_next stm_policy_after_abort(const struct stm_config *cfg,
     }
 }
 
-bool stm_policy_site_uses_htm(stm_fn site)
+/*
+ * The adaptive site table: a small direct-mapped hash table keyed by the
+ * transaction function pointer.  Every field is read and written with
+ * relaxed atomic loads and stores, never read-modify-write, by any thread
+ * running that site.  Racy but benign: a lost update, a torn combination of
+ * one site's key with another's counters, or two sites evicting each other
+ * only change how soon some site tries hardware again.  Either path
+ * commits correctly, so the table affects performance only, never
+ * correctness, and it costs no atomic instruction or fence on the
+ * transaction path.
+ */
+struct adapt_slot {
+    stm_fn site;
+    unsigned fails;   /* consecutive transactions that fell to software */
+    unsigned skip;    /* transactions left to skip hardware */
+    unsigned penalty; /* skip periods that ended in failure again */
+};
+
+static struct adapt_slot slots[STM_ADAPT_SLOTS];
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static struct adapt_slot *slot_of(stm_fn site)
 {
-    (void)site;
-    return true;
+    uintptr_t a = (uintptr_t)site;
+    a ^= a >> 4 ^ a >> 12; /* code addresses: mix the low, aligned bits */
+    return &slots[a % STM_ADAPT_SLOTS];
 }
 
-void stm_policy_site_result(stm_fn site, bool committed_in_htm)
+bool stm_policy_site_uses_htm(const struct stm_config *cfg, stm_fn site)
 {
-    (void)site;
-    (void)committed_in_htm;
+    if (!cfg->adaptive)
+        return true;
+    struct adapt_slot *s = slot_of(site);
+    if (LOAD(s->site) != site)
+        return true;
+    unsigned k = LOAD(s->skip);
+    if (k == 0)
+        return true;
+    STORE(s->skip, k - 1);
+    return false;
+}
+
+void stm_policy_site_result(const struct stm_config *cfg, stm_fn site, bool committed_in_htm)
+{
+    if (!cfg->adaptive)
+        return;
+    struct adapt_slot *s = slot_of(site);
+    if (LOAD(s->site) != site) {
+        if (committed_in_htm)
+            return; /* nothing to remember about a site that works */
+        /* claim the slot (evicting whichever site had it) */
+        STORE(s->site, site);
+        STORE(s->fails, 0);
+        STORE(s->skip, 0);
+        STORE(s->penalty, 0);
+    }
+    if (committed_in_htm) {
+        STORE(s->fails, 0);
+        STORE(s->penalty, 0);
+        return;
+    }
+    unsigned f = LOAD(s->fails) + 1;
+    if (f < STM_ADAPT_FAILS) {
+        STORE(s->fails, f);
+        return;
+    }
+    unsigned p = LOAD(s->penalty);
+    STORE(s->skip, (unsigned)STM_ADAPT_SKIP << p);
+    if (p < STM_ADAPT_PENALTY_MAX)
+        STORE(s->penalty, p + 1);
+    /* after the skip period one failure is enough to skip again, longer */
+    STORE(s->fails, STM_ADAPT_FAILS - 1);
+}
+
+void stm_policy_reset(void)
+{
+    for (unsigned i = 0; i < STM_ADAPT_SLOTS; i++) {
+        STORE(slots[i].site, NULL);
+        STORE(slots[i].fails, 0);
+        STORE(slots[i].skip, 0);
+        STORE(slots[i].penalty, 0);
+    }
 }

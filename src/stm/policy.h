@@ -26,16 +26,40 @@ struct stm_htm_attempts {
 };
 
 /* Cap on uncharged busy waits, so a stream of software writers cannot keep
- * one transaction out of software forever. */
+ * one transaction out of software forever.  Each wait lasts one software
+ * writeback or one serial transaction, so 64 covers any burst that is not
+ * a livelock (glibc's elision likewise waits on a busy lock without
+ * charging, but bounds its retries: elision-conf.c). */
 #define STM_HTM_BUSY_MAX 64
+
+/* Adaptive skipping (per site = transaction function pointer).  A site
+ * whose transactions fall back to software STM_ADAPT_FAILS times in a row
+ * skips hardware for its next STM_ADAPT_SKIP << penalty transactions
+ * (penalty grows by one each time the site fails again right after a skip
+ * period, up to STM_ADAPT_PENALTY_MAX; a hardware commit clears it).  This
+ * is libitm's idea of giving up on HTM for transactions that keep aborting
+ * (its serial-mode "htm_fastpath" counter), made per site and recoverable,
+ * close to the "adaptive" elision of glibc (skip_lock_busy /
+ * skip_lock_internal_abort: skip elision for a few acquisitions after an
+ * abort, then try again). */
+#define STM_ADAPT_SLOTS 64
+#define STM_ADAPT_FAILS 3
+#define STM_ADAPT_SKIP 32
+#define STM_ADAPT_PENALTY_MAX 6
 
 enum stm_next stm_policy_after_abort(const struct stm_config *cfg,
                                      struct stm_htm_attempts *a,
                                      enum stm_htm_cause c);
 
-/* Adaptive: should this site try hardware now?  Counts a skip when not. */
-bool stm_policy_site_uses_htm(stm_fn site);
+/* Adaptive: should this site try hardware now?  False while the site is in
+ * a skip period (the caller counts htm_skipped_adaptive).  Always true with
+ * STM_ADAPTIVE=0. */
+bool stm_policy_site_uses_htm(const struct stm_config *cfg, stm_fn site);
 /* Report how a site's hardware attempts ended for this transaction. */
-void stm_policy_site_result(stm_fn site, bool committed_in_htm);
+void stm_policy_site_result(const struct stm_config *cfg, stm_fn site,
+                            bool committed_in_htm);
+
+/* Forget all adaptive state (tests). */
+void stm_policy_reset(void);
 
 #endif

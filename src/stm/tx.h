@@ -63,7 +63,10 @@ struct stm_ptrlog {
 struct stm_orelse_frame {
     jmp_buf jb;
     size_t wmark, amark, fmark;
+    size_t rmark;    /* reads before the branch (never dropped) */
     size_t prev_scope;
+    unsigned depth;  /* stm_atomically nesting at entry: a retry that
+                        longjmps out of nested calls skips their depth-- */
     struct stm_orelse_frame *prev;
 };
 

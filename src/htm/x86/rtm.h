@@ -8,14 +8,7 @@
 #ifndef STM_SRC_HTM_X86_RTM_H
 #define STM_SRC_HTM_X86_RTM_H
 
-/* RTM abort status bits (Intel SDM vol. 1, 16.3.5) */
-#define STM_RTM_EXPLICIT (1u << 0)
-#define STM_RTM_RETRY (1u << 1)
-#define STM_RTM_CONFLICT (1u << 2)
-#define STM_RTM_CAPACITY (1u << 3)
-#define STM_RTM_DEBUG (1u << 4)
-#define STM_RTM_NESTED (1u << 5)
-#define STM_RTM_CODE(s) (((s) >> 24) & 0xff)
+#include "rtm_status.h"
 
 /* xbegin with the fallback address right after the instruction: on abort
  * execution continues there with the status in eax, as if the asm had
