@@ -1,7 +1,9 @@
 /* stmbench implementations over libstm (one per STM_MODE; the mode is set
  * in the environment of the child process that runs the measurement). */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "stm/tbqueue.h"
 #include "stmbench.h"
 
 #define DS(name) stm_##name
@@ -12,7 +14,7 @@
 #define DS_FREE(p) stm_free(tx, (p))
 #define DS_FIELD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define DS_FIELD_INIT(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define DS_SAFE
+#define DS_SAFE __attribute__((unused)) /* the ring queue: stm_tbqueue instead */
 #include "ds.inc"
 
 static bool supports(enum bench_workload w)
@@ -21,9 +23,16 @@ static bool supports(enum bench_workload w)
     return true;
 }
 
+/* The queue workload uses the library's own bounded queue (stm_tbqueue);
+ * one process runs one measurement, so one queue per process. */
+static stm_tbqueue tbq;
+
 static void setup(struct bench_world *wd)
 {
-    (void)wd;
+    if (wd->p.w == W_QUEUE && stm_tbqueue_init(&tbq, wd->p.capacity) != 0) {
+        perror("stmbench: stm_tbqueue_init");
+        exit(2);
+    }
 }
 
 struct xfer_arg {
@@ -89,12 +98,13 @@ struct q_arg {
 };
 
 /* Blocking queue operations: a full (empty) queue retries, which blocks
- * until another transaction changes what was read; the stop flag is read
- * too, so that setting it wakes every blocked thread. */
+ * until another transaction changes what was read (stm_tbqueue_put/take
+ * do exactly this; the try_ forms are used so that the stop flag can be
+ * read too, and setting it wakes every blocked thread). */
 static intptr_t tx_enq(stm_tx *tx, void *p)
 {
     struct q_arg *q = p;
-    if (stm_queue_enq(tx, &q->wd->queue, q->v) == 0)
+    if (stm_tbqueue_try_put(tx, &tbq, q->v))
         return 1;
     if (stm_read(tx, &q->wd->qstop))
         return 0;
@@ -105,7 +115,7 @@ static intptr_t tx_deq(stm_tx *tx, void *p)
 {
     struct q_arg *q = p;
     uintptr_t v;
-    if (stm_queue_deq(tx, &q->wd->queue, &v) == 0) {
+    if (stm_tbqueue_try_take(tx, &tbq, &v)) {
         q->v = v;
         return 1;
     }
@@ -124,6 +134,16 @@ static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
     return true;
 }
 
+/* After the run: the sum of the items still queued (drains the queue). */
+static uintptr_t queue_left(struct bench_world *wd)
+{
+    (void)wd;
+    uintptr_t sum = 0, v;
+    while (stm_tbqueue_try_take_atomic(&tbq, &v))
+        sum += v;
+    return sum;
+}
+
 static void stop(struct bench_world *wd)
 {
     stm_store(&wd->qstop, 1);
@@ -133,7 +153,7 @@ static void stop(struct bench_world *wd)
     {                                                                          \
         .name = nm, .stm_mode = mode, .supports = supports, .setup = setup,    \
         .transfer = transfer, .sum = sum, .set_op = set_op,                    \
-        .queue_op = queue_op, .stop = stop                                     \
+        .queue_op = queue_op, .queue_left = queue_left, .stop = stop           \
     }
 
 const struct bench_impl bench_impl_libstm_stm = LIBSTM_IMPL("libstm-stm", "stm");

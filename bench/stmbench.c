@@ -333,8 +333,11 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
     }
     case W_QUEUE: {
         uintptr_t left = 0;
-        for (uintptr_t i = wd->queue.head.word; i != wd->queue.tail.word; i++)
-            left += wd->queue.items[i % wd->queue.cap].word;
+        if (im->queue_left)
+            left = im->queue_left(wd);
+        else
+            for (uintptr_t i = wd->queue.head.word; i != wd->queue.tail.word; i++)
+                left += wd->queue.items[i % wd->queue.cap].word;
         if (enq != deq + left)
             err = "queue lost or duplicated items";
         break;

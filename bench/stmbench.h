@@ -95,6 +95,9 @@ struct bench_impl {
     /* enq: *v in; deq: *v out.  false: stopped */
     bool (*queue_op)(struct bench_world *wd, bool enq, uintptr_t *v);
     void (*stop)(struct bench_world *wd); /* wake blocked threads */
+    /* after the run: sum of the items left in the queue; NULL: the ring in
+     * wd->queue holds them */
+    uintptr_t (*queue_left)(struct bench_world *wd);
 };
 
 #ifdef STMBENCH_HAVE_ITM
