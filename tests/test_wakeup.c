@@ -172,6 +172,9 @@ static void ring(unsigned n, int how)
     compose_watchdog(55);
     ring_size = n;
     wake_by = how;
+    stm_store(&turn, 0); /* CK_FORK=no runs every ring in one process */
+    for (int i = 0; i < SPREAD; i++)
+        stm_store(&part[i], 0);
     stm_test_before_sleep = jitter;
     struct player p[4];
     pthread_t t[4];

@@ -2,7 +2,8 @@
 # The real RTM code under valgrind, forced past the probe: valgrind executes
 # xbegin but every transaction aborts (status 0x8, capacity), so the abort
 # decoding, the policy and the fallback to NOrec run for real.  Runs every
-# Check program (CK_FORK=no: one process, valgrind sees it all), the forced
+# Check program (in Check's fork mode: valgrind follows the forked test
+# processes, and each test starts from a fresh process state), the forced
 # bank (tests/test_htm_force asserts commits_htm == 0 and
 # aborts_htm_capacity > 0), the bank example if built, and stm-probe.
 # STM_ADAPTIVE=0 so that every transaction tries the hardware first.
@@ -15,7 +16,7 @@ case "$(uname -m)" in x86_64) ;; *) echo "not x86-64: RTM step does not apply"; 
 bash scripts/build.sh build "-O2 -g"
 make -C build -s -j2 check TESTS= >/dev/null   # build the test programs only
 export STM_HTM_FORCE=1 STM_MODE=htm STM_ADAPTIVE=0 STM_STATS=1
-export CK_FORK=no CK_TIMEOUT_MULTIPLIER=20
+export CK_TIMEOUT_MULTIPLIER=20
 vg=(valgrind -q --error-exitcode=99 --trace-children=yes)
 failed=0
 run() {
