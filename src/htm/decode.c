@@ -2,6 +2,23 @@
  * architecture so that both decoders are unit-tested everywhere. */
 #include "htm.h"
 
+/* Our own abort codes (htm.h), the same on every back end. */
+static enum stm_htm_cause explicit_cause(unsigned code)
+{
+    switch (code) {
+    case STM_HTM_CODE_BUSY:
+        return STM_HTM_CAUSE_BUSY;
+    case STM_HTM_CODE_RETRY:
+        return STM_HTM_CAUSE_RETRY;
+    case STM_HTM_CODE_IRREVOCABLE:
+        return STM_HTM_CAUSE_IRREVOCABLE;
+    case STM_HTM_CODE_NEEDSW:
+        return STM_HTM_CAUSE_NEEDSW;
+    default:
+        return STM_HTM_CAUSE_EXPLICIT_OTHER;
+    }
+}
+
 /* RTM (Intel SDM vol. 1, 16.3.5).  Our own xabort codes first; then the
  * hardware's bits, capacity before conflict (a capacity abort may also set
  * the conflict bit on some parts, and retrying it is the costlier mistake,
@@ -13,18 +30,7 @@ enum stm_htm_cause stm_rtm_decode(uint64_t status)
 {
     unsigned s = (unsigned)status;
     if (s & STM_RTM_EXPLICIT) {
-        switch (STM_RTM_CODE(s)) {
-        case STM_HTM_CODE_BUSY:
-            return STM_HTM_CAUSE_BUSY;
-        case STM_HTM_CODE_RETRY:
-            return STM_HTM_CAUSE_RETRY;
-        case STM_HTM_CODE_IRREVOCABLE:
-            return STM_HTM_CAUSE_IRREVOCABLE;
-        case STM_HTM_CODE_NEEDSW:
-            return STM_HTM_CAUSE_NEEDSW;
-        default:
-            return STM_HTM_CAUSE_EXPLICIT_OTHER;
-        }
+        return explicit_cause(STM_RTM_CODE(s));
     }
     if (s & STM_RTM_CAPACITY)
         return STM_HTM_CAUSE_CAPACITY;
@@ -49,19 +55,10 @@ enum stm_htm_cause stm_rtm_decode(uint64_t status)
 enum stm_htm_cause stm_power_decode(uint64_t t)
 {
     if (t & STM_TEXASR_ABORT) {
-        switch (STM_TEXASR_CODE(t)) {
-        case STM_HTM_CODE_BUSY:
-            return STM_HTM_CAUSE_BUSY;
-        case STM_HTM_CODE_RETRY:
-            return STM_HTM_CAUSE_RETRY;
-        case STM_HTM_CODE_IRREVOCABLE:
-            return STM_HTM_CAUSE_IRREVOCABLE;
-        case STM_HTM_CODE_NEEDSW:
-            return STM_HTM_CAUSE_NEEDSW;
-        default:
-            return (t & STM_TEXASR_PERSISTENT) ? STM_HTM_CAUSE_PERSISTENT
-                                               : STM_HTM_CAUSE_EXPLICIT_OTHER;
-        }
+        enum stm_htm_cause c = explicit_cause(STM_TEXASR_CODE(t));
+        if (c == STM_HTM_CAUSE_EXPLICIT_OTHER && (t & STM_TEXASR_PERSISTENT))
+            return STM_HTM_CAUSE_PERSISTENT;
+        return c;
     }
     if (t & STM_TEXASR_PERSISTENT)
         return STM_HTM_CAUSE_PERSISTENT;
