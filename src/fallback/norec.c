@@ -63,9 +63,9 @@
 /* The read-side lock and unlock of liburcu's memb flavour run twice per
  * transaction; the library's exported versions cost a PLT call and a
  * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
- * per transaction.  _LGPL_SOURCE gives their inline versions, which
- * liburcu documents as meeting LGPL 2.1's 10-line criterion for use by
- * non-LGPL code.  Initial-exec TLS for the reader record, as for our own
+ * per transaction.  _LGPL_SOURCE gives their inline versions (libstm is
+ * LGPL-2.1-or-later itself, see COPYING, as liburcu asks of code that
+ * defines it).  Initial-exec TLS for the reader record, as for our own
  * descriptor (tx.h): liburcu is loaded with libstm, at start-up.  Not in
  * sanitized builds: ThreadSanitizer would instrument the inlined plain
  * accesses to liburcu's words while the library's own stay invisible to
