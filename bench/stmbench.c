@@ -687,19 +687,33 @@ int main(int argc, char **argv)
         }
         free(dup);
     } else {
-        for (size_t k = 0; k < NIMPLS; k++) {
-            const struct bench_impl *im = all_impls[k];
-            if (im != &bench_impl_libstm_auto && im != &bench_impl_libstm_htm)
+        /* probe STM_MODE=auto first: where it finds no hardware TM it is
+         * libstm-stm again, and htm mode would only warn and fall back the
+         * same way, so neither runs (and htm is not even probed) */
+        const struct bench_impl *probe_order[2] = {&bench_impl_libstm_auto,
+                                                   &bench_impl_libstm_htm};
+        bool have_hw = true;
+        for (int j = 0; j < 2; j++) {
+            const struct bench_impl *im = probe_order[j];
+            size_t k = 0;
+            while (k < NIMPLS && all_impls[k] != im)
+                k++;
+            if (k == NIMPLS)
                 continue;
+            if (!have_hw) {
+                isel[k] = false;
+                snprintf(htmpath, 16, "%s", autopath);
+                continue;
+            }
             struct bench_params pp = {.w = W_BANK, .accounts = 2, .threads = 1,
                                       .duration = 0.001};
             struct bench_result r;
             measure(im, &pp, &r);
             snprintf(im == &bench_impl_libstm_auto ? autopath : htmpath, 16, "%s", r.path);
-            /* auto on a machine without hardware TM is libstm-stm again;
-             * htm mode without hardware falls back the same way */
-            if (strcmp(r.path, "norec") == 0 || strcmp(r.path, "serial") == 0)
+            if (strcmp(r.path, "norec") == 0 || strcmp(r.path, "serial") == 0) {
                 isel[k] = false;
+                have_hw = false;
+            }
         }
         if (fmt == 0)
             printf("# STM_MODE=auto takes path %s%s\n", autopath,

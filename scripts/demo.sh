@@ -26,7 +26,6 @@ done
 echo
 echo "=== stmbench: bank and intset-hash, 1 and 2 threads, ${bsecs} s per run, 1 run each"
 echo "    (one run per point on a possibly shared machine: indications only;"
-echo "     see bench/README.md for the measured figures; on a CPU without hardware"
-echo "     TM, stmbench's probe of STM_MODE=htm prints one expected warning)"
+echo "     see bench/README.md for the measured figures)"
 [ -x build/bench/stmbench ] || make -C build -s bench/stmbench
 ./build/bench/stmbench -w bank,intset-hash -t 1,2 -d "$bsecs" -r 1

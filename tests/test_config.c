@@ -1,4 +1,4 @@
-/* The environment parser (DESIGN.md section 5): a table of values through
+/* The environment parser (doc/DESIGN.md section 5): a table of values through
  * stm_config_parse() with a fake environment and the warnings captured,
  * and the real process reading its environment exactly once. */
 #include <pthread.h>

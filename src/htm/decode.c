@@ -45,7 +45,7 @@ enum stm_htm_cause stm_rtm_decode(uint64_t status)
     return STM_HTM_CAUSE_ZERO;
 }
 
-/* POWER TEXASR (Power ISA 2.07 Book II 5.3.x; PROTOCOL.md "POWER facts").
+/* POWER TEXASR (Power ISA 2.07 Book II 5.3.x; doc/PROTOCOL.md "POWER facts").
  * tabort. with one of our codes sets the abort bit and puts the code in the
  * failure-code byte; our codes are even, so the persistent bit (the code's
  * least significant bit) is clear.  Any other persistent failure means a

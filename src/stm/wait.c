@@ -1,6 +1,6 @@
 /*
  * Blocking retry with per-address wait buckets and one futex word
- * (PROTOCOL.md, "Blocking retry", refined by buckets).
+ * (doc/PROTOCOL.md, "Blocking retry", refined by buckets).
  *
  * Buckets: every TVar address maps to one of 64 buckets (its bit in the
  * write log's Bloom filter, stm_wlog_bit).  A waiter announces itself in

@@ -10,7 +10,7 @@
 # transfers, audits, a blocking retry and orElse; it asserts commits_htm ==
 # 0 and aborts_htm_other > 0 when forced), plus tools/stm-probe.  Not run:
 # the Check suites, because check and liburcu for ppc64el need multiarch
-# packages that are not stable here (FACTS.md); liburcu is replaced by the
+# packages that are not stable here (doc/FACTS.md); liburcu is replaced by the
 # never-reclaiming stand-in in tests/cross/urcu/.
 # Exit: 0 pass, 1 fail, 77 cross tools missing.
 set -euo pipefail

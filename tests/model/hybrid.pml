@@ -1,5 +1,5 @@
 /*
- * A Promela model of libstm's two-counter Hybrid NOrec (PROTOCOL.md;
+ * A Promela model of libstm's two-counter Hybrid NOrec (doc/PROTOCOL.md;
  * Dalessandro et al., ASPLOS 2011, with RH-NOrec's sw_active gate).
  *
  * Memory: two accounts A and B (a bank: A + B == TOTAL), the sequence lock

@@ -26,7 +26,7 @@
     (STM_TEXASR_SELF_CONFLICT | STM_TEXASR_NONTX_CONFLICT | STM_TEXASR_TX_CONFLICT | \
      STM_TEXASR_TLB_CONFLICT | STM_TEXASR_FETCH_CONFLICT)
 
-/* What qemu-ppc64le 7.2 reports for every tbegin. (measured, FACTS.md):
+/* What qemu-ppc64le 7.2 reports for every tbegin. (measured, doc/FACTS.md):
  * failure code 0x01 (persistent), nesting overflow. */
 #define STM_TEXASR_QEMU 0x014000003c000000ull
 

@@ -1,6 +1,6 @@
 /* A stand-in for liburcu's memb flavour, for the ppc64le cross test only
  * (tests/cross/ppc64le.sh): liburcu for ppc64el is not installable here
- * without multiarch (FACTS.md).  It keeps the library's semantics safe in
+ * without multiarch (doc/FACTS.md).  It keeps the library's semantics safe in
  * the simplest way: read-side sections are no-ops and call_rcu() never
  * frees (the blocks stay allocated until the process exits), so no reader
  * can ever touch reused memory.  Memory is bounded by the test's size.
