@@ -779,5 +779,10 @@ int main(int argc, char **argv)
         print_json(cs, n);
     else
         print_table(cs, n);
+    for (size_t i = 0; i < n; i++) {
+        free(cs[i].res);
+        free(cs[i].rate);
+    }
+    free(cs);
     return failed;
 }
