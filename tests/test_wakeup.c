@@ -233,8 +233,11 @@ START_TEST(blocked_thread_uses_no_cpu)
     stm_store(&x, 1);
     pthread_join(t, NULL);
     /* a resource bound, not a speed assertion: a spinning waiter would use
-     * most of the second */
-    ck_assert_msg(blocked_cpu_s < 0.050, "blocked thread used %.3f s of CPU", blocked_cpu_s);
+     * most of the second (the main thread sleeps meanwhile).  The figure
+     * includes running the transaction twice, which under valgrind means
+     * translating those code paths first (measured 0.056 s there, 0.03 ms
+     * natively), hence the margin. */
+    ck_assert_msg(blocked_cpu_s < 0.250, "blocked thread used %.3f s of CPU", blocked_cpu_s);
 }
 END_TEST
 
