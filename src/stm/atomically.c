@@ -96,27 +96,13 @@ static void after_commit(stm_tx *tx, bool wake)
         stm_wake_all(tx);
 }
 
-/* stm_config() without its pthread_once on every transaction.  The parsed
- * configuration never changes; a thread that sees the pointer (acquire)
- * sees the contents the storing thread saw after its pthread_once. */
-static const struct stm_config *software_config(void)
-{
-    static const struct stm_config *cached;
-    const struct stm_config *c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(c == NULL, 0)) {
-        c = stm_config();
-        __atomic_store_n(&cached, c, __ATOMIC_RELEASE);
-    }
-    return c;
-}
-
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 {
     jmp_buf jb;
     volatile unsigned aborts = 0;
-    volatile bool serial = start_serial || software_config()->mode == STM_CFG_SERIAL;
+    volatile bool serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
 
     tx->abort_jb = &jb;
     int why = 0;
@@ -127,7 +113,7 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     } else if (why == STM_ABORT_TO_SERIAL) {
         serial = true;
     } else if (why == STM_ABORT_VALIDATION) {
-        if (++aborts >= software_config()->serial_after)
+        if (++aborts >= stm_config()->serial_after)
             serial = true;
     }
 
@@ -200,10 +186,10 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(stm_config(), fn))
+    const struct stm_config *cfg = stm_config();
+    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(cfg, fn))
         STM_STAT_INC(tx, htm_skipped_adaptive);
     else if (stm_htm_backend != STM_HTM_NONE) {
-        const struct stm_config *cfg = stm_config();
         struct stm_htm_attempts a = {0, 0, 0, 0};
         volatile unsigned attempt = 0;
         for (;;) {
@@ -228,7 +214,10 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                                          __ATOMIC_RELAXED);
                     wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
                 }
-                stm_htm_end();
+                /* the emulation reports its own (bucket-precise) wake-up
+                 * decision; real hardware returns 0 here */
+                if (stm_htm_end())
+                    wake = true;
                 tx->mode = STM_MODE_NONE;
                 tx->depth = 0;
                 STM_STAT_INC(tx, commits_htm);
