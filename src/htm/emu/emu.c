@@ -291,9 +291,7 @@ int stm_emu_end(void)
     STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     COUNT(commits);
-    if (wake)
-        stm_wake_all(tx);
-    return 0;
+    return wake; /* stm_atomically wakes, once, after the commit */
 }
 
 void stm_emu_abort(unsigned code)

@@ -64,6 +64,7 @@ void stm_emu_write(struct stm_tx *tx, stm_tvar *tv, uintptr_t v);
             (status) = stm_emu_abort_status();                                 \
     } while (0)
 
+/* Commit; returns whether waiters of the written buckets must be woken. */
 int stm_emu_end(void);
 __attribute__((noreturn)) void stm_emu_abort(unsigned code);
 
