@@ -59,21 +59,6 @@ static void block_release(struct rcu_head *h)
     free(b);
 }
 
-/* Mark dead and defer: readers inside a read-side section (software
- * transactions) may still hold a pointer into the block. */
-static void block_retire(void *p, const char *call)
-{
-    struct block *b = block_of(p);
-    uint32_t m = magic_of(b);
-    if (m == MAGIC_DEAD)
-        stm_fatal(call, "%p was already freed", p);
-    if (m != MAGIC_LIVE)
-        stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
-    __atomic_store_n(&b->magic, MAGIC_DEAD, __ATOMIC_RELEASE);
-    STM_TSAN_RCU_RELEASE();
-    urcu_memb_call_rcu(&b->rcu, block_release);
-}
-
 /* m: the block's magic word, read once by the caller. */
 static void check_owned(void *p, uint32_t m, const char *call)
 {
@@ -81,6 +66,17 @@ static void check_owned(void *p, uint32_t m, const char *call)
         stm_fatal(call, "%p was already freed", p);
     if (m != MAGIC_LIVE)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
+}
+
+/* Mark dead and defer: readers inside a read-side section (software
+ * transactions) may still hold a pointer into the block. */
+static void block_retire(void *p, const char *call)
+{
+    struct block *b = block_of(p);
+    check_owned(p, magic_of(b), call);
+    __atomic_store_n(&b->magic, MAGIC_DEAD, __ATOMIC_RELEASE);
+    STM_TSAN_RCU_RELEASE();
+    urcu_memb_call_rcu(&b->rcu, block_release);
 }
 
 stm_tvar *stm_tvar_new(uintptr_t init)
