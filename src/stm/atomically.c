@@ -186,65 +186,70 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
 
     bool serial_first = false;
-    const struct stm_config *cfg = stm_config();
-    if (stm_htm_backend != STM_HTM_NONE && !stm_policy_site_uses_htm(cfg, fn))
-        STM_STAT_INC(tx, htm_skipped_adaptive);
-    else if (stm_htm_backend != STM_HTM_NONE) {
-        struct stm_htm_attempts a = {0, 0, 0, 0};
-        volatile unsigned attempt = 0;
-        for (;;) {
-            if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
-                stm_wait_even(STM_SEQ);
-            volatile uint64_t status;
-            STM_HTM_BEGIN(status);
-            if (status == STM_HTM_STARTED) {
-                /* eager subscription: seq joins the read set */
+    if (stm_htm_backend != STM_HTM_NONE) {
+        /* volatile like tx: the emulation back end's setjmp lives in this
+         * frame.  Read only here: the software path needs no configuration
+         * before run_software. */
+        const struct stm_config *volatile cfg = stm_config();
+        if (!stm_policy_site_uses_htm(cfg, fn)) {
+            STM_STAT_INC(tx, htm_skipped_adaptive);
+        } else {
+            struct stm_htm_attempts a = {0, 0, 0, 0};
+            volatile unsigned attempt = 0;
+            for (;;) {
                 if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
-                    STM_HTM_ABORT(STM_HTM_CODE_BUSY);
-                tx->mode = STM_MODE_HTM;
-                tx->depth = 1;
-                tx->hw_wrote = false;
-                tx->hw_nfrees = 0;
-                intptr_t r = fn(tx, arg);
-                bool wake = false;
-                if (tx->hw_wrote) {
-                    if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
-                        __atomic_store_n(STM_HW_COMMITS,
-                                         __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
-                                         __ATOMIC_RELAXED);
-                    wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                    stm_wait_even(STM_SEQ);
+                volatile uint64_t status;
+                STM_HTM_BEGIN(status);
+                if (status == STM_HTM_STARTED) {
+                    /* eager subscription: seq joins the read set */
+                    if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
+                        STM_HTM_ABORT(STM_HTM_CODE_BUSY);
+                    tx->mode = STM_MODE_HTM;
+                    tx->depth = 1;
+                    tx->hw_wrote = false;
+                    tx->hw_nfrees = 0;
+                    intptr_t r = fn(tx, arg);
+                    bool wake = false;
+                    if (tx->hw_wrote) {
+                        if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
+                            __atomic_store_n(STM_HW_COMMITS,
+                                             __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
+                                             __ATOMIC_RELAXED);
+                        wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                    }
+                    /* the emulation reports its own (bucket-precise) wake-up
+                     * decision; real hardware returns 0 here */
+                    if (stm_htm_end())
+                        wake = true;
+                    tx->mode = STM_MODE_NONE;
+                    tx->depth = 0;
+                    STM_STAT_INC(tx, commits_htm);
+                    stm_mem_commit_htm(tx);
+                    if (wake)
+                        stm_wake_all(tx);
+                    stm_policy_site_result(cfg, fn, true);
+                    return r;
                 }
-                /* the emulation reports its own (bucket-precise) wake-up
-                 * decision; real hardware returns 0 here */
-                if (stm_htm_end())
-                    wake = true;
+                /* aborted: memory and registers are as they were at begin */
                 tx->mode = STM_MODE_NONE;
                 tx->depth = 0;
-                STM_STAT_INC(tx, commits_htm);
-                stm_mem_commit_htm(tx);
-                if (wake)
-                    stm_wake_all(tx);
-                stm_policy_site_result(cfg, fn, true);
-                return r;
+                enum stm_htm_cause c = stm_htm_decode(status);
+                count_htm_abort(tx, c);
+                enum stm_next next = stm_policy_after_abort(cfg, &a, c);
+                if (next == STM_NEXT_HTM_WAIT) {
+                    STM_STAT_INC(tx, htm_busy_waits);
+                    stm_wait_even(STM_SEQ);
+                    continue;
+                }
+                if (next == STM_NEXT_HTM_AGAIN) {
+                    htm_backoff(attempt++);
+                    continue;
+                }
+                serial_first = next == STM_NEXT_SERIAL;
+                stm_policy_site_result(cfg, fn, false);
+                break;
             }
-            /* aborted: memory and registers are as they were at begin */
-            tx->mode = STM_MODE_NONE;
-            tx->depth = 0;
-            enum stm_htm_cause c = stm_htm_decode(status);
-            count_htm_abort(tx, c);
-            enum stm_next next = stm_policy_after_abort(cfg, &a, c);
-            if (next == STM_NEXT_HTM_WAIT) {
-                STM_STAT_INC(tx, htm_busy_waits);
-                stm_wait_even(STM_SEQ);
-                continue;
-            }
-            if (next == STM_NEXT_HTM_AGAIN) {
-                htm_backoff(attempt++);
-                continue;
-            }
-            serial_first = next == STM_NEXT_SERIAL;
-            stm_policy_site_result(cfg, fn, false);
-            break;
         }
     }
     return run_software(tx, fn, arg, serial_first);

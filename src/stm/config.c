@@ -124,21 +124,18 @@ static const char *real_getenv(const char *name, void *ctx)
 static struct stm_config the_config = STM_CONFIG_DEFAULT_INITIALIZER;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
-/* Set (release) once the_config is parsed: the transaction paths read the
- * configuration on every transaction and skip pthread_once after start-up. */
-static const struct stm_config *config_ready;
+/* Set (release) once the_config is parsed: stm_config() (config.h) reads it
+ * on every transaction and calls pthread_once only before that. */
+const struct stm_config *stm_config_ready;
 
 static void config_load(void)
 {
     stm_config_parse(&the_config, real_getenv, NULL, stderr);
-    __atomic_store_n(&config_ready, &the_config, __ATOMIC_RELEASE);
+    __atomic_store_n(&stm_config_ready, &the_config, __ATOMIC_RELEASE);
 }
 
-const struct stm_config *stm_config(void)
+const struct stm_config *stm_config_load(void)
 {
-    const struct stm_config *c = __atomic_load_n(&config_ready, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(c != NULL, 1))
-        return c;
     pthread_once(&config_once, config_load);
     return &the_config;
 }

@@ -57,8 +57,19 @@ int stm_config_parse(struct stm_config *cfg, stm_getenv_fn get, void *ctx,
  * spaces, no trailing text.  Returns true on success. */
 bool stm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* The process configuration, parsed from getenv() on first use. */
-const struct stm_config *stm_config(void);
+/* The process configuration, parsed from getenv() on first use.  Inline:
+ * the transaction paths read it on every transaction. */
+extern const struct stm_config *stm_config_ready;
+const struct stm_config *stm_config_load(void);
+
+static inline const struct stm_config *stm_config(void)
+{
+    /* acquire pairs with the release store after parsing */
+    const struct stm_config *c = __atomic_load_n(&stm_config_ready, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(c != NULL, 1))
+        return c;
+    return stm_config_load();
+}
 
 const char *stm_config_mode_name(int mode);
 
