@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define STM_VERSION_MAJOR 0
-#define STM_VERSION_MINOR 1
+#define STM_VERSION_MINOR 2
 #define STM_VERSION_PATCH 0
 
 /* The per-thread transaction descriptor; opaque. */
@@ -83,6 +83,52 @@ STM_API intptr_t stm_atomically(stm_fn fn, void *arg);
 /* Transactional read and write of one word. */
 STM_API uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv);
 STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
+
+/* The inline read (ABI version STM_TX_HEAD_VERSION).  Every descriptor
+ * begins with a struct stm_tx_head, and the library exports its global
+ * version clock stm__clock.  While the clock equals the head's `rsnap`, no
+ * transaction has committed since the running attempt took its snapshot
+ * and the attempt needs no record of what it reads, so a word loaded from
+ * a TVar is returned as it is (the seqlock reader: load, acquire fence,
+ * re-check the clock).  Otherwise the call goes to the library's stm_read,
+ * which handles every case (write log, read log, validation, hardware
+ * emulation, misuse).  The library keeps rsnap at a value the clock never
+ * takes (2 mod 4) whenever the inline path must not be used: outside a
+ * transaction, after the attempt wrote, or on a path that logs its reads.
+ * A library whose descriptor head or clock changes layout changes its
+ * soname.  Define STM_NO_INLINE before including stm.h to call the library
+ * for every read. */
+#define STM_TX_HEAD_VERSION 1
+struct stm_tx_head {
+    uint64_t rsnap;
+};
+struct stm__clock {
+    uint64_t seq; /* odd while a writer writes back; internal */
+    unsigned char pad[120]; /* a cache line (two on x86) of its own */
+}
+#if defined(__GNUC__)
+__attribute__((aligned(128)))
+#endif
+;
+extern STM_API struct stm__clock stm__clock;
+#if defined(__GNUC__) && !defined(STM_NO_INLINE)
+
+static inline uintptr_t stm__read_inline(stm_tx *tx, const stm_tvar *tv)
+{
+    if (__builtin_expect(tx != NULL && tv != NULL, 1)) {
+        uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__builtin_expect(__atomic_load_n(&stm__clock.seq, __ATOMIC_RELAXED) ==
+                                 ((const struct stm_tx_head *)(const void *)tx)->rsnap,
+                             1))
+            return v;
+    }
+    return stm_read(tx, tv);
+}
+/* A function-like macro: `&stm_read` and `(stm_read)(tx, tv)` still name
+ * the library function. */
+#define stm_read(tx, tv) stm__read_inline((tx), (tv))
+#endif
 
 /* Typed helpers: the word holds an intptr_t, a pointer, or the bits of a
  * double (64-bit targets only for double). */

@@ -51,12 +51,21 @@ void stm_attempt_exit(stm_tx *tx)
     }
 }
 
-/* Leave the attempt without committing: a serial attempt holds seq odd and
- * wrote nothing to memory, so the old even value is restored. */
+/* Leave the attempt without committing.  A serial attempt holds seq odd:
+ * its in-place writes are undone, and seq moves on to a new value if there
+ * were any (a reader that loaded a word while we held seq must see seq
+ * change, or it would take an uncommitted value for the snapshot's); with
+ * none, the old even value is still accurate. */
 static void attempt_leave(stm_tx *tx)
 {
-    if (tx->mode == STM_MODE_SERIAL)
-        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+    if (tx->mode == STM_MODE_SERIAL) {
+        uint64_t s = tx->snap;
+        if (tx->dirty) {
+            stm_ulog_undo(&tx->ulog, 0);
+            s += STM_SEQ_STEP;
+        }
+        __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+    }
     stm_attempt_exit(tx);
 }
 
@@ -72,12 +81,16 @@ static void attempt_reset(stm_tx *tx, bool keep_reads)
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
+    stm_wlog_clear(&tx->ulog);
+    tx->dirty = false;
+    tx->tml = false;
     tx->wscope = 0;
     if (!keep_reads)
         tx->rlog.n = 0;
     tx->orelse = NULL;
     tx->irrevocable = false;
     tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
 }
 
 void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
@@ -106,10 +119,14 @@ void stm_attempt_committed(stm_tx *tx, bool wake)
     if ((tx->allocs.n | tx->frees.n) != 0)
         stm_mem_commit(tx);
     stm_wlog_clear(&tx->wlog);
+    stm_wlog_clear(&tx->ulog);
+    tx->dirty = false;
+    tx->tml = false;
     tx->rlog.n = 0;
     tx->wscope = 0;
     tx->irrevocable = false;
     tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
     tx->depth = 0;
     if (wake)
         stm_wake_all(tx);

@@ -4,6 +4,9 @@
 #include "spin.h"
 
 struct stm_hybrid stm_hybrid;
+/* exported (stm.h): default visibility, so the library reaches it through
+ * its GOT and sees the program's copy if the program has a copy relocation */
+struct stm__clock stm__clock;
 
 uint64_t stm_wait_even(const uint64_t *word)
 {
@@ -17,6 +20,6 @@ uint64_t stm_wait_even(const uint64_t *word)
 
 void stm_hybrid_set_counters(uint64_t seq, uint64_t hw_commits)
 {
-    __atomic_store_n(STM_SEQ, seq & ~(uint64_t)1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(STM_SEQ, seq & ~(uint64_t)(STM_SEQ_STEP - 1), __ATOMIC_SEQ_CST);
     __atomic_store_n(STM_HW_COMMITS, hw_commits, __ATOMIC_SEQ_CST);
 }

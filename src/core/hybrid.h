@@ -2,7 +2,11 @@
  * See PROTOCOL in src/stm/atomically.c for how they interact.
  *
  *  seq         NOrec sequence lock; odd while a software writer writes back
- *              or a serial transaction runs.
+ *              or a serial transaction runs.  It moves in steps of
+ *              STM_SEQ_STEP = 4: free values are 0 mod 4, held ones 1 mod
+ *              4, so no value that is 2 mod 4 ever appears and a descriptor
+ *              head's rsnap set to STM_RSNAP_SLOW never matches it (stm.h).
+ *              It is the exported stm__clock, read by the inline stm_read.
  *  hw_commits  bumped by committing hardware writers, only while
  *              sw_active > 0 (RH-NOrec's gate: Matveev and Shavit, ASPLOS
  *              2015), so hardware writers do not contend on it otherwise.
@@ -17,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stm.h"
+
 #define STM_CACHELINE 128
 
 struct stm_padded_word {
@@ -25,7 +31,6 @@ struct stm_padded_word {
 };
 
 struct stm_hybrid {
-    struct stm_padded_word seq;
     struct stm_padded_word hw_commits;
     struct stm_padded_word sw_active;
     /* read-mostly: whether any hardware path may run in this process.  When
@@ -36,7 +41,10 @@ struct stm_hybrid {
 
 extern struct stm_hybrid stm_hybrid;
 
-#define STM_SEQ (&stm_hybrid.seq.v)
+#define STM_SEQ (&stm__clock.seq)
+#define STM_SEQ_STEP 4
+/* rsnap of a descriptor whose reads must not take the inline path */
+#define STM_RSNAP_SLOW ((uint64_t)2)
 #define STM_HW_COMMITS (&stm_hybrid.hw_commits.v)
 #define STM_SW_ACTIVE (&stm_hybrid.sw_active.v)
 

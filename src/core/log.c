@@ -87,15 +87,27 @@ void stm_wlog_truncate(struct stm_wlog *l, size_t n)
     }
 }
 
+void stm_ulog_undo(struct stm_wlog *u, size_t mark)
+{
+    for (size_t i = u->n; i-- > mark;)
+        __atomic_store_n(&u->e[i].addr->word, u->e[i].val, __ATOMIC_RELAXED);
+    if (u->filter != 0)
+        stm_wlog_truncate(u, mark); /* a logged attempt's: filter and index */
+    else if (u->n > mark)
+        u->n = mark;
+}
+
 void stm_logs_free(stm_tx *tx)
 {
     free(tx->rlog.e);
     free(tx->wlog.e);
     free(tx->wlog.index);
+    free(tx->ulog.e);
     free(tx->allocs.e);
     free(tx->frees.e);
     memset(&tx->rlog, 0, sizeof tx->rlog);
     memset(&tx->wlog, 0, sizeof tx->wlog);
+    memset(&tx->ulog, 0, sizeof tx->ulog);
     memset(&tx->allocs, 0, sizeof tx->allocs);
     memset(&tx->frees, 0, sizeof tx->frees);
 }

@@ -22,7 +22,9 @@ enum stm_mode {
 enum stm_abort_reason {
     STM_ABORT_VALIDATION = 1, /* a value read earlier changed: re-run */
     STM_ABORT_RETRY,          /* stm_retry(): block, then re-run */
-    STM_ABORT_TO_SERIAL       /* re-run serially (e.g. hardware asked) */
+    STM_ABORT_TO_SERIAL,      /* re-run serially (e.g. hardware asked) */
+    STM_ABORT_RELOG           /* an unlogged attempt called stm_retry():
+                                 re-run logging reads, so it can block */
 };
 
 struct stm_rentry {
@@ -63,7 +65,7 @@ struct stm_ptrlog {
  * and the log lengths to roll back to. */
 struct stm_orelse_frame {
     jmp_buf jb;
-    size_t wmark, amark, fmark;
+    size_t wmark, umark, amark, fmark;
     size_t rmark;    /* reads before the branch (never dropped) */
     size_t prev_scope;
     unsigned depth;  /* stm_atomically nesting at entry: a retry that
@@ -74,9 +76,19 @@ struct stm_orelse_frame {
 #define STM_HTM_FREE_MAX 16
 
 struct stm_tx {
+    /* first: the inline stm_read of stm.h reads it (ABI) */
+    struct stm_tx_head head;
     /* hot: touched by every access */
     int mode;                 /* enum stm_mode */
     unsigned depth;           /* stm_atomically nesting */
+    /* NOrec: this attempt logs its reads.  An unlogged attempt (only when
+     * no hardware path exists, so hw_commits never moves) returns a read
+     * only while seq still equals snap, commits by CASing seq from snap,
+     * and restarts logged when seq moved: with no commit since the
+     * snapshot its reads need no record (TML's argument: Dalessandro,
+     * Dice, Scott, Shavit, Spear, "Transactional Mutex Locks", Euro-Par
+     * 2010). */
+    bool logged;
     uint64_t snap;            /* NOrec: seq value our reads agree with */
     uint64_t hsnap;           /* NOrec: hw_commits value likewise */
     struct stm_rlog rlog;
@@ -84,9 +96,22 @@ struct stm_tx {
     /* writes below this write-log index belong to an enclosing orElse
      * scope: a branch must not overwrite them in place */
     size_t wscope;
+    /* Serial mode (this thread holds seq odd) writes in place and keeps
+     * the old values here, (address, old value) in write order, for
+     * stm_retry and stm_or_else to undo; only e, n and cap are used.  Its
+     * write log stays empty. */
+    struct stm_wlog ulog;
+    bool dirty;               /* serial: wrote in place during this hold */
+    /* serial mode was entered by an unlogged attempt's first write (TML's
+     * writer: Dalessandro et al., Euro-Par 2010), not asked for: its commit
+     * counts as a software one */
+    bool tml;
 
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
+    /* transactions of this thread that still start logged because an
+     * unlogged first attempt failed recently (atomically.c) */
+    unsigned logged_left;
     jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
     struct stm_orelse_frame *orelse;
@@ -186,6 +211,21 @@ static inline struct stm_wentry *stm_wlog_find(struct stm_wlog *l, const void *a
             return &l->e[i];
     return NULL;
 }
+
+/* Serial mode's undo log without filter or index (an unlogged attempt
+ * never looks an address up in it): remember tv's old word. */
+static inline void stm_ulog_push(struct stm_wlog *u, stm_tvar *tv, uintptr_t old)
+{
+    if (__builtin_expect(u->n == u->cap, 0))
+        stm_wlog_grow(u);
+    u->e[u->n].addr = tv;
+    u->e[u->n].val = old;
+    u->n++;
+}
+
+/* Restore the words of undo-log entries from index `mark` on, newest
+ * first, and drop them.  Only while this thread holds seq. */
+void stm_ulog_undo(struct stm_wlog *u, size_t mark);
 
 /* Point the index at entry i (the newest for its address). */
 void stm_wlog_index_put(struct stm_wlog *l, size_t i);

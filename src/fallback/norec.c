@@ -41,7 +41,20 @@
  * and every hardware transaction (subscribed to seq) aborts.  Hardware
  * writers that committed after the last validation show in hw_commits, so
  * one more validation settles that; then the redo log is written back and
- * seq = snap + 2 publishes it.  Linearization point: the CAS.
+ * seq = snap + STM_SEQ_STEP publishes it.  Linearization point: the CAS.
+ *
+ * Unlogged attempts.  Where no hardware path exists (hw_commits never
+ * moves), a first attempt keeps no read log: a read returns its value only
+ * while seq still equals snap (so the reads are the memory of that one
+ * instant, the invariant above with an empty log), and a writer commits by
+ * the same CAS from snap, which succeeds only if nobody committed since.
+ * Any moved seq aborts the attempt, which re-runs logged (value-based
+ * validation then tolerates unrelated commits).  Opacity and the
+ * linearization point are as above.  The inline read of stm.h is exactly
+ * this read, done in the caller: it compares seq with the descriptor's
+ * rsnap, which equals snap only in an unlogged attempt that has not
+ * written yet (STM_RSNAP_SLOW, 2 mod 4, otherwise; seq moves in steps of 4
+ * and is never 2 mod 4).
  *
  * Blocking retry and wake-ups.  A writer reads the waiter count (and the
  * counts of the wait buckets its write set touches, see wait.c) with
@@ -82,8 +95,11 @@ uintptr_t stm_norec_read_slow(stm_tx *tx, const stm_tvar *tv)
         }
     }
     /* serial mode holds seq: nothing can change under us, but the read is
-     * still logged because stm_retry() waits on the read set */
-    stm_rlog_append(&tx->rlog, tv, v);
+     * still logged because stm_retry() waits on the read set (an unlogged
+     * attempt's stm_retry re-runs logged first), unless it reads what the
+     * attempt wrote in place (a logged attempt's undo log is indexed) */
+    if (tx->logged && (tx->ulog.filter == 0 || stm_wlog_find(&tx->ulog, tv) == NULL))
+        stm_rlog_append(&tx->rlog, tv, v);
     return v;
 }
 
@@ -98,12 +114,16 @@ void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v)
         stm_wlog_append(&tx->wlog, tv, v);
 }
 
-void stm_norec_begin(stm_tx *tx)
+void stm_norec_begin(stm_tx *tx, bool logged)
 {
     stm_attempt_enter(tx);
     tx->mode = STM_MODE_NOREC;
-    tx->snap = stm_seq_even();
+    tx->logged = logged;
+    uint64_t s = stm_seq_even();
+    tx->snap = s;
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
+    /* unlogged reads may take stm.h's inline path while seq stays at s */
+    tx->head.rsnap = logged ? STM_RSNAP_SLOW : s;
 }
 
 /* Every logged value still in memory? */
@@ -118,6 +138,10 @@ static bool rlog_unchanged(const stm_tx *tx)
 
 void stm_norec_validate(stm_tx *tx)
 {
+    /* called because a counter moved: a commit intervened, and an unlogged
+     * attempt cannot tell whether it touched what we read */
+    if (!tx->logged)
+        stm_tx_abort(tx, STM_ABORT_VALIDATION);
     for (;;) {
         uint64_t s = stm_seq_even();
         uint64_t h = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
@@ -175,18 +199,50 @@ bool stm_norec_commit(stm_tx *tx)
     lock_seq(tx);
     bool wake = stm_waiters_for(tx->wlog.filter);
     write_back(tx);
-    __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(STM_SEQ, tx->snap + STM_SEQ_STEP, __ATOMIC_RELEASE);
     stm_attempt_exit(tx);
     return wake;
 }
 
-void stm_norec_become_serial(stm_tx *tx)
+/* Serial from here: seq is ours (odd).  The release fence orders the CAS
+ * that took it before the in-place stores that follow, as in write_back. */
+static void now_serial(stm_tx *tx)
 {
-    lock_seq(tx);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     tx->mode = STM_MODE_SERIAL;
+    /* unlogged reads stay inline: seq == snap + 1 until we release it */
+    tx->head.rsnap = tx->logged ? STM_RSNAP_SLOW : tx->snap + 1;
 }
 
-void stm_serial_begin(stm_tx *tx)
+void stm_norec_lock_for_write(stm_tx *tx)
+{
+    uint64_t s = tx->snap;
+    if (!__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED))
+        stm_tx_abort(tx, STM_ABORT_VALIDATION); /* somebody committed */
+    now_serial(tx);
+    tx->tml = true;
+}
+
+void stm_norec_become_serial(stm_tx *tx)
+{
+    if (!tx->logged) {
+        stm_norec_lock_for_write(tx);
+        tx->tml = false;
+        return;
+    }
+    lock_seq(tx);
+    now_serial(tx);
+    /* the write log, applied in place with undo entries, as if each write
+     * had been made in serial mode */
+    const struct stm_wentry *e = tx->wlog.e;
+    for (size_t i = 0, n = tx->wlog.n; i < n; i++)
+        stm_serial_write(tx, e[i].addr, e[i].val);
+    stm_wlog_clear(&tx->wlog);
+    tx->wscope = 0;
+}
+
+void stm_serial_begin(stm_tx *tx, bool logged)
 {
     stm_attempt_enter(tx);
     for (unsigned i = 0;; i++) {
@@ -199,19 +255,32 @@ void stm_serial_begin(stm_tx *tx)
         stm_backoff(i);
     }
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
-    tx->mode = STM_MODE_SERIAL;
+    tx->logged = logged;
+    now_serial(tx);
+}
+
+/* Waiters to wake for the TVars written in place (the undo log's
+ * addresses); the loads are after the CAS that took seq (see the essay). */
+static bool inplace_waiters(const stm_tx *tx)
+{
+    uint64_t mask = 0;
+    for (size_t i = 0, n = tx->ulog.n; i < n; i++)
+        mask |= stm_wlog_bit(tx->ulog.e[i].addr);
+    return stm_waiters_for(mask);
 }
 
 bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
-    if (tx->wlog.n != 0) {
-        wake = stm_waiters_for(tx->wlog.filter);
-        write_back(tx);
-        __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
-    } else {
-        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+    uint64_t s = tx->snap;
+    if (tx->dirty) {
+        /* a new value even if an orElse undid every write: see
+         * attempt_leave (attempt.c) */
+        wake = inplace_waiters(tx);
+        s += STM_SEQ_STEP;
     }
+    /* release: the in-place stores before the new seq */
+    __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
     stm_attempt_exit(tx);
     return wake;
 }
@@ -227,7 +296,7 @@ bool stm_norec_store(stm_tvar *tv, uintptr_t v)
             bool wake = stm_waiters_for(stm_wlog_bit(tv));
             __atomic_thread_fence(__ATOMIC_RELEASE);
             __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
-            __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);
+            __atomic_store_n(STM_SEQ, s + STM_SEQ_STEP, __ATOMIC_RELEASE);
             return wake;
         }
         stm_backoff(i);

@@ -10,11 +10,13 @@
 #include "../core/tx.h"
 
 /* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
- * read side), take the snapshot. */
-void stm_norec_begin(stm_tx *tx);
+ * read side), take the snapshot.  logged: keep a read log (else the
+ * attempt is unlogged, see tx.h; only when no hardware path exists). */
+void stm_norec_begin(stm_tx *tx, bool logged);
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
- * changed, else adopt the new snapshot. */
+ * changed, else adopt the new snapshot.  An unlogged attempt has nothing
+ * to re-read: it aborts (and re-runs logged). */
 void stm_norec_validate(stm_tx *tx);
 
 /* Commit: read-only commits do nothing; writers take seq odd, write back,
@@ -23,12 +25,19 @@ void stm_norec_validate(stm_tx *tx);
  * essay). */
 bool stm_norec_commit(stm_tx *tx);
 
-/* Serial irrevocable mode: hold seq odd for the whole transaction. */
-void stm_serial_begin(stm_tx *tx);
+/* Serial mode: hold seq odd for the whole transaction and write in place
+ * (undo log: tx->ulog).  logged: keep a read log (stm_retry needs one);
+ * unlogged serial reads take stm.h's inline path. */
+void stm_serial_begin(stm_tx *tx, bool logged);
 bool stm_serial_commit(stm_tx *tx);
 
-/* Turn the running NOrec attempt into a serial one (stm_irrevocable).
- * Aborts if a value read so far changed. */
+/* An unlogged attempt's first write: take seq from snap to snap+1 (abort if
+ * anybody committed since the snapshot) and go on in serial mode. */
+void stm_norec_lock_for_write(stm_tx *tx);
+
+/* Turn the running NOrec attempt into a serial one (stm_irrevocable):
+ * take seq, then apply the write log in place.  Aborts if a value read so
+ * far changed. */
 void stm_norec_become_serial(stm_tx *tx);
 
 /* One atomic write outside any transaction, ordered with transactions. */
@@ -41,25 +50,34 @@ void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v);
 /* The fast paths, inline so that stm_read/stm_write cost a call at most.
  * Each handles only the common case with few registers and no calls: a
  * software (not serial) read of a TVar this attempt has not written, with
- * the counters unchanged and room in the read log; a write of a TVar not
- * yet written while the write log is small (no index) and has room.  Every
- * other case takes the slow path, which repeats the whole operation, so the
- * fast path only ever skips work that is provably not needed. */
+ * the counters unchanged (and, logged, room in the read log); a write of a
+ * TVar not yet written while the write log is small (no index) and has
+ * room.  Every other case takes the slow path, which repeats the whole
+ * operation, so the fast path only ever skips work that is provably not
+ * needed.  (The inline read of stm.h is the unlogged case of this one,
+ * made possible by rsnap; this one serves calls of the library's stm_read.) */
 static inline uintptr_t stm_norec_read(stm_tx *tx, const stm_tvar *tv)
 {
     /* an empty filter (a transaction that has not written yet) needs no
      * hashing of the address */
     uint64_t filter = tx->wlog.filter;
     if (__builtin_expect((filter == 0 || !(filter & stm_wlog_bit(tv))) &&
-                             tx->mode == STM_MODE_NOREC && tx->rlog.n != tx->rlog.cap,
+                             tx->mode == STM_MODE_NOREC,
                          1)) {
         /* seqlock read: data, then acquire fence, then the counters.  If
          * neither moved, v belongs to the snapshot. */
         uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__builtin_expect(__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) == tx->snap &&
-                                 __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) == tx->hsnap,
-                             1)) {
+        uint64_t seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
+        if (!tx->logged) {
+            /* unlogged attempts run only while hw_commits cannot move */
+            if (__builtin_expect(seq == tx->snap, 1))
+                return v;
+        } else if (__builtin_expect(seq == tx->snap &&
+                                        __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) ==
+                                            tx->hsnap &&
+                                        tx->rlog.n != tx->rlog.cap,
+                                    1)) {
             struct stm_rentry *e = &tx->rlog.e[tx->rlog.n++];
             e->addr = tv;
             e->val = v;
@@ -69,8 +87,28 @@ static inline uintptr_t stm_norec_read(stm_tx *tx, const stm_tvar *tv)
     return stm_norec_read_slow(tx, tv);
 }
 
+/* A write in serial mode: in place, the old word kept for undo.  A logged
+ * attempt indexes the undo log like a write log, so that its reads can
+ * tell the TVars it wrote (they stay out of the read set, as a read served
+ * from the write log does). */
+static inline void stm_serial_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
+{
+    uintptr_t old = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+    if (tx->logged)
+        stm_wlog_append(&tx->ulog, tv, old);
+    else
+        stm_ulog_push(&tx->ulog, tv, old);
+    tx->dirty = true;
+    __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
+}
+
 static inline void stm_norec_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 {
+    if (!tx->logged) {
+        stm_norec_lock_for_write(tx);
+        stm_serial_write(tx, tv, v);
+        return;
+    }
     struct stm_wlog *l = &tx->wlog;
     uint64_t bit = stm_wlog_bit(tv);
     /* n < STM_WLOG_LINEAR: no index exists (one is built only past it) */

@@ -16,7 +16,8 @@ static void __attribute__((noinline, cold)) bad_access(const char *call, const s
     stm_fatal(call, "called outside a transaction");
 }
 
-uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv)
+/* (stm_read): the function, not stm.h's inline macro */
+uintptr_t(stm_read)(stm_tx *tx, const stm_tvar *tv)
 {
     if (__builtin_expect(tv == NULL || tx == NULL, 0))
         bad_access("stm_read", tx, tv);
@@ -40,6 +41,10 @@ void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
         else
             __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
         tx->hw_wrote = true;
+        return;
+    }
+    if (tx->mode == STM_MODE_SERIAL) {
+        stm_serial_write(tx, tv, value);
         return;
     }
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
@@ -81,4 +86,5 @@ void stm_irrevocable(stm_tx *tx)
         break;
     }
     tx->irrevocable = true;
+    tx->tml = false; /* counted as a serial commit */
 }

@@ -42,6 +42,15 @@
 #include "policy.h"
 #include "runtime.h"
 
+/* After an unlogged attempt fails (a conflict, or a stm_retry that needs a
+ * read set), this many of the thread's next transactions start logged:
+ * under steady conflict an unlogged attempt fails at any commit anywhere,
+ * and a thread that keeps blocking would run each blocking transaction
+ * twice; paying for an unlogged attempt before every logged one would
+ * nearly double the work.  Then it tries unlogged again, so a burst costs
+ * nothing for long. */
+#define STM_LOGGED_STREAK 64
+
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
@@ -49,6 +58,13 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     jmp_buf jb;
     volatile unsigned aborts = 0;
     volatile bool serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
+    /* unlogged first attempts only where hw_commits cannot move (tx.h);
+     * htm_enabled is set before any transaction runs */
+    volatile bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
+    if (tx->logged_left != 0) {
+        tx->logged_left--;
+        logged = true;
+    }
 
     tx->abort_jb = &jb;
     int why = 0;
@@ -59,20 +75,30 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     } else if (why == STM_ABORT_TO_SERIAL) {
         serial = true;
     } else if (why == STM_ABORT_VALIDATION) {
+        if (!logged) {
+            logged = true;
+            tx->logged_left = STM_LOGGED_STREAK;
+        }
         if (++aborts >= stm_config()->serial_after)
             serial = true;
+    } else if (why == STM_ABORT_RELOG) {
+        logged = true;
+        tx->logged_left = STM_LOGGED_STREAK;
     }
 
     tx->depth = 1;
     if (serial)
-        stm_serial_begin(tx);
+        stm_serial_begin(tx, logged);
     else
-        stm_norec_begin(tx);
+        stm_norec_begin(tx, logged);
     intptr_t r = fn(tx, arg);
     bool wake;
     if (tx->mode == STM_MODE_SERIAL) {
         wake = stm_serial_commit(tx);
-        STM_STAT_INC(tx, commits_serial);
+        if (tx->tml)
+            STM_STAT_INC(tx, commits_stm);
+        else
+            STM_STAT_INC(tx, commits_serial);
     } else {
         wake = stm_norec_commit(tx);
         STM_STAT_INC(tx, commits_stm);
@@ -149,8 +175,14 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 STM_HTM_BEGIN(status);
                 if (status == STM_HTM_STARTED) {
                     /* eager subscription: seq joins the read set */
-                    if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
+                    uint64_t seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
+                    if (seq & 1)
                         STM_HTM_ABORT(STM_HTM_CODE_BUSY);
+                    /* stm.h's inline read is right in hardware (seq cannot
+                     * move without aborting us), not in the emulation;
+                     * rolled back with the transaction */
+                    if (stm_htm_backend != STM_HTM_EMU)
+                        tx->head.rsnap = seq;
                     tx->mode = STM_MODE_HTM;
                     tx->depth = 1;
                     tx->hw_wrote = false;
@@ -168,6 +200,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                      * decision; real hardware returns 0 here */
                     if (stm_htm_end())
                         wake = true;
+                    tx->head.rsnap = STM_RSNAP_SLOW;
                     tx->mode = STM_MODE_NONE;
                     tx->depth = 0;
                     STM_STAT_INC(tx, commits_htm);

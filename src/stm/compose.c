@@ -29,6 +29,8 @@ void stm_retry(stm_tx *tx)
         stm_fatal("stm_retry", "called after stm_irrevocable(): an irrevocable transaction cannot wait");
     if (tx->orelse != NULL)
         longjmp(tx->orelse->jb, 1);
+    if (!tx->logged)
+        stm_tx_abort(tx, STM_ABORT_RELOG); /* no read set to wait on yet */
     if (tx->rlog.n == 0)
         stm_fatal("stm_retry", "the transaction read no TVar, so it could never be woken");
     stm_tx_abort(tx, STM_ABORT_RETRY);
@@ -45,6 +47,7 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
 
     struct stm_orelse_frame f;
     f.wmark = tx->wlog.n;
+    f.umark = tx->ulog.n;
     f.amark = tx->allocs.n;
     f.fmark = tx->frees.n;
     f.rmark = tx->rlog.n;
@@ -65,6 +68,7 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
     tx->orelse = f.prev;
     tx->wscope = f.prev_scope;
     stm_wlog_truncate(&tx->wlog, f.wmark);
+    stm_ulog_undo(&tx->ulog, f.umark); /* serial mode's in-place writes */
     stm_mem_forget_reads(tx, f.amark, f.rmark); /* the reads stay, except of freed TVars */
     stm_mem_undo_allocs(tx, f.amark);
     tx->frees.n = f.fmark;

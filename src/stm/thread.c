@@ -8,6 +8,7 @@
 
 #include "../core/attempt.h"
 #include "../core/config.h"
+#include "../core/hybrid.h"
 #include "../core/memory.h"
 #include "../core/misuse.h"
 #include "../core/tx.h"
@@ -80,6 +81,7 @@ stm_tx *stm_tx_create(void)
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
+    tx->head.rsnap = STM_RSNAP_SLOW; /* not in a transaction: no inline reads */
     urcu_memb_register_thread();
     pthread_mutex_lock(&registry_lock);
     tx->next = live_threads;

@@ -283,7 +283,7 @@ int stm_emu_end(void)
         __atomic_thread_fence(__ATOMIC_RELEASE);
         for (size_t i = 0; i < tx->wlog.n; i++)
             __atomic_store_n(&tx->wlog.e[i].addr->word, tx->wlog.e[i].val, __ATOMIC_RELAXED);
-        __atomic_store_n(STM_SEQ, snap + 2, __ATOMIC_RELEASE);
+        __atomic_store_n(STM_SEQ, snap + STM_SEQ_STEP, __ATOMIC_RELEASE);
         stm_wlog_clear(&tx->wlog);
     }
     tx->allocs.n = 0; /* committed: the blocks are the program's now */
