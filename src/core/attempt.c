@@ -30,21 +30,34 @@ extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("in
 
 __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
 
-void stm_attempt_enter(stm_tx *tx)
+void stm_attempt_enter_slow(stm_tx *tx)
 {
-    /* htm_enabled is set once at start-up, before any transaction runs */
     if (__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) {
         /* before the snapshot: see the essay in norec.c, case (b) */
         __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
         tx->counted_active = true;
     }
+    if (!__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_RELAXED)) {
+        /* see "Lazy read-side sections" in memory.c: the retiring thread
+         * forces a full barrier on us between the store and the load */
+        __atomic_store_n(&tx->unguarded, true, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_RELAXED))
+            return;
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELAXED);
+    }
     urcu_memb_read_lock();
 }
 
-void stm_attempt_exit(stm_tx *tx)
+void stm_attempt_exit_slow(stm_tx *tx)
 {
-    STM_TSAN_RCU_RELEASE(); /* see memory.h */
-    urcu_memb_read_unlock();
+    if (tx->unguarded) {
+        /* release: every access of the attempt happens before */
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELEASE);
+    } else {
+        STM_TSAN_RCU_RELEASE(); /* see memory.h */
+        urcu_memb_read_unlock();
+    }
     if (tx->counted_active) {
         __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
         tx->counted_active = false;
@@ -111,7 +124,7 @@ void stm_tx_leave_for_exit(stm_tx *tx)
     tx->depth = 0;
 }
 
-void stm_attempt_committed(stm_tx *tx, bool wake)
+void stm_attempt_committed_slow(stm_tx *tx, bool wake)
 {
     /* stm_mem_commit acts on these two logs only: skip the call (and its
      * loop set-up) for the common transaction that neither allocated nor

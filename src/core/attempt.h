@@ -7,16 +7,47 @@
 
 #include <stdbool.h>
 
+#include "hybrid.h"
+#include "memory.h"
 #include "tx.h"
+
+void stm_attempt_enter_slow(stm_tx *tx);
+void stm_attempt_exit_slow(stm_tx *tx);
 
 /* Before a software or serial attempt takes its snapshot: count it in
  * sw_active when a hardware path may run (see the essay in
  * src/fallback/norec.c, case (b)) and enter the RCU read-side section that
- * keeps retired blocks alive while the attempt may still read them. */
-void stm_attempt_enter(stm_tx *tx);
+ * keeps retired blocks alive while the attempt may still read them (or,
+ * while no block was ever retired, only mark the attempt unguarded: see
+ * "Lazy read-side sections" in memory.c).  Inline: the common case is a
+ * store and two loads. */
+static inline void stm_attempt_enter(stm_tx *tx)
+{
+    /* htm_enabled is set once at start-up, before any transaction runs */
+    if (__builtin_expect(!__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED) &&
+                             !__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_RELAXED),
+                         1)) {
+        /* the retiring thread forces a full barrier on us between the
+         * store and the load (memory.c) */
+        __atomic_store_n(&tx->unguarded, true, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__builtin_expect(!__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_RELAXED), 1))
+            return;
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELAXED);
+    }
+    stm_attempt_enter_slow(tx);
+}
 
 /* Undo stm_attempt_enter.  The seq lock must already be released. */
-void stm_attempt_exit(stm_tx *tx);
+static inline void stm_attempt_exit(stm_tx *tx)
+{
+    if (__builtin_expect(tx->unguarded && !tx->counted_active, 1)) {
+        /* release: every access of the attempt happens before */
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELEASE);
+        return;
+    }
+    stm_attempt_exit_slow(tx);
+}
 
 /* Abandon the current software attempt: release what it holds (seq, if
  * serial; the read-side section; sw_active), undo its side effects and
@@ -26,7 +57,25 @@ __attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason re
 /* After a software or serial commit (the back end has exited): release the
  * logged frees, clear the logs, leave the transaction; wake blocked
  * threads if `wake`. */
-void stm_attempt_committed(stm_tx *tx, bool wake);
+void stm_attempt_committed_slow(stm_tx *tx, bool wake);
+static inline void stm_attempt_committed(stm_tx *tx, bool wake)
+{
+    /* the common transaction neither allocated nor freed, and wakes nobody */
+    if (__builtin_expect((tx->allocs.n | tx->frees.n | (size_t)wake) != 0, 0)) {
+        stm_attempt_committed_slow(tx, wake);
+        return;
+    }
+    stm_wlog_clear(&tx->wlog);
+    stm_wlog_clear(&tx->ulog);
+    tx->dirty = false;
+    tx->tml = false;
+    tx->rlog.n = 0;
+    tx->wscope = 0;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
+    tx->depth = 0;
+}
 
 /* The thread exits inside a transaction: release what the attempt holds. */
 void stm_tx_leave_for_exit(stm_tx *tx);

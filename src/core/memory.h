@@ -56,6 +56,17 @@ void stm_mem_check_owned(const void *p, uint32_t m, const char *call);
  * running may hold a pointer into it. */
 void stm_mem_retire(void *p, const char *call);
 
+/* Software attempts enter an RCU read-side section only once some block
+ * was retired (stm_mem_rcu_on): a program that never frees pays nothing
+ * for reclamation.  The first retire turns it on and waits for the
+ * attempts that began without one (memory.c).  Read relaxed by
+ * stm_attempt_enter. */
+extern bool stm_mem_rcu_on;
+
+/* At start-up: keep RCU on from the beginning where the first retire could
+ * not wait safely (no membarrier, or a sanitized build). */
+void stm_mem_init(void);
+
 /* On abort: free this attempt's allocations from index `from` on. */
 void stm_mem_undo_allocs(stm_tx *tx, size_t from);
 

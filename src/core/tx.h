@@ -109,11 +109,19 @@ struct stm_tx {
 
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
+    /* the attempt runs outside an RCU read-side section (no block was
+     * ever retired when it began: memory.c); read by a thread retiring the
+     * first block */
+    bool unguarded;
     /* transactions of this thread that still start logged because an
      * unlogged first attempt failed recently (atomically.c) */
     unsigned logged_left;
     jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
+    /* run_software's state across attempts of one transaction */
+    unsigned sw_aborts;       /* validation aborts so far */
+    bool sw_serial;           /* next attempt: serial */
+    bool sw_logged;           /* next attempt: keeps a read log */
     struct stm_orelse_frame *orelse;
 
     struct stm_ptrlog allocs; /* stm_alloc blocks, freed on abort */

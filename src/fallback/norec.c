@@ -114,18 +114,6 @@ void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v)
         stm_wlog_append(&tx->wlog, tv, v);
 }
 
-void stm_norec_begin(stm_tx *tx, bool logged)
-{
-    stm_attempt_enter(tx);
-    tx->mode = STM_MODE_NOREC;
-    tx->logged = logged;
-    uint64_t s = stm_seq_even();
-    tx->snap = s;
-    tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
-    /* unlogged reads may take stm.h's inline path while seq stays at s */
-    tx->head.rsnap = logged ? STM_RSNAP_SLOW : s;
-}
-
 /* Every logged value still in memory? */
 static bool rlog_unchanged(const stm_tx *tx)
 {
@@ -190,12 +178,8 @@ static void write_back(const stm_tx *tx)
         __atomic_store_n(&e[i].addr->word, e[i].val, __ATOMIC_RELAXED);
 }
 
-bool stm_norec_commit(stm_tx *tx)
+bool stm_norec_commit_writer(stm_tx *tx)
 {
-    if (tx->wlog.n == 0) {
-        stm_attempt_exit(tx);
-        return false;
-    }
     lock_seq(tx);
     bool wake = stm_waiters_for(tx->wlog.filter);
     write_back(tx);
@@ -204,23 +188,13 @@ bool stm_norec_commit(stm_tx *tx)
     return wake;
 }
 
-/* Serial from here: seq is ours (odd).  The release fence orders the CAS
- * that took it before the in-place stores that follow, as in write_back. */
-static void now_serial(stm_tx *tx)
-{
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    tx->mode = STM_MODE_SERIAL;
-    /* unlogged reads stay inline: seq == snap + 1 until we release it */
-    tx->head.rsnap = tx->logged ? STM_RSNAP_SLOW : tx->snap + 1;
-}
-
 void stm_norec_lock_for_write(stm_tx *tx)
 {
     uint64_t s = tx->snap;
     if (!__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                      __ATOMIC_RELAXED))
         stm_tx_abort(tx, STM_ABORT_VALIDATION); /* somebody committed */
-    now_serial(tx);
+    stm_norec_now_serial(tx);
     tx->tml = true;
 }
 
@@ -232,7 +206,7 @@ void stm_norec_become_serial(stm_tx *tx)
         return;
     }
     lock_seq(tx);
-    now_serial(tx);
+    stm_norec_now_serial(tx);
     /* the write log, applied in place with undo entries, as if each write
      * had been made in serial mode */
     const struct stm_wentry *e = tx->wlog.e;
@@ -256,33 +230,15 @@ void stm_serial_begin(stm_tx *tx, bool logged)
     }
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
     tx->logged = logged;
-    now_serial(tx);
+    stm_norec_now_serial(tx);
 }
 
-/* Waiters to wake for the TVars written in place (the undo log's
- * addresses); the loads are after the CAS that took seq (see the essay). */
-static bool inplace_waiters(const stm_tx *tx)
+bool stm_serial_waiters(const stm_tx *tx)
 {
     uint64_t mask = 0;
     for (size_t i = 0, n = tx->ulog.n; i < n; i++)
         mask |= stm_wlog_bit(tx->ulog.e[i].addr);
     return stm_waiters_for(mask);
-}
-
-bool stm_serial_commit(stm_tx *tx)
-{
-    bool wake = false;
-    uint64_t s = tx->snap;
-    if (tx->dirty) {
-        /* a new value even if an orElse undid every write: see
-         * attempt_leave (attempt.c) */
-        wake = inplace_waiters(tx);
-        s += STM_SEQ_STEP;
-    }
-    /* release: the in-place stores before the new seq */
-    __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
-    stm_attempt_exit(tx);
-    return wake;
 }
 
 bool stm_norec_store(stm_tvar *tv, uintptr_t v)

@@ -8,11 +8,22 @@
 #include "../core/attempt.h"
 #include "../core/hybrid.h"
 #include "../core/tx.h"
+#include "../core/wait.h"
 
 /* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
  * read side), take the snapshot.  logged: keep a read log (else the
  * attempt is unlogged, see tx.h; only when no hardware path exists). */
-void stm_norec_begin(stm_tx *tx, bool logged);
+static inline void stm_norec_begin(stm_tx *tx, bool logged)
+{
+    stm_attempt_enter(tx);
+    tx->mode = STM_MODE_NOREC;
+    tx->logged = logged;
+    uint64_t s = stm_seq_even();
+    tx->snap = s;
+    tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
+    /* unlogged reads may take stm.h's inline path while seq stays at s */
+    tx->head.rsnap = logged ? STM_RSNAP_SLOW : s;
+}
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
  * changed, else adopt the new snapshot.  An unlogged attempt has nothing
@@ -23,13 +34,53 @@ void stm_norec_validate(stm_tx *tx);
  * release.  Aborts (longjmp) if validation fails.  Returns whether anyone
  * waits in stm_retry() and must be woken (read under the lock: see the
  * essay). */
-bool stm_norec_commit(stm_tx *tx);
+bool stm_norec_commit_writer(stm_tx *tx);
+static inline bool stm_norec_commit(stm_tx *tx)
+{
+    if (tx->wlog.n == 0) {
+        stm_attempt_exit(tx);
+        return false;
+    }
+    return stm_norec_commit_writer(tx);
+}
 
 /* Serial mode: hold seq odd for the whole transaction and write in place
  * (undo log: tx->ulog).  logged: keep a read log (stm_retry needs one);
  * unlogged serial reads take stm.h's inline path. */
 void stm_serial_begin(stm_tx *tx, bool logged);
-bool stm_serial_commit(stm_tx *tx);
+
+/* Waiters to wake for the TVars written in place (the undo log's
+ * addresses); the loads are after the CAS that took seq (see the essay). */
+bool stm_serial_waiters(const stm_tx *tx);
+
+static inline bool stm_serial_commit(stm_tx *tx)
+{
+    bool wake = false;
+    uint64_t s = tx->snap;
+    if (tx->dirty) {
+        /* a new value even if an orElse undid every write: see
+         * attempt_leave (attempt.c) */
+        /* nobody waits: the common case, one seq_cst load (the one
+         * stm_waiters_for starts with) */
+        if (__atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) != 0)
+            wake = stm_serial_waiters(tx);
+        s += STM_SEQ_STEP;
+    }
+    /* release: the in-place stores before the new seq */
+    __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+    stm_attempt_exit(tx);
+    return wake;
+}
+
+/* Serial from here: seq is ours (odd).  The release fence orders the CAS
+ * that took it before the in-place stores that follow, as in write_back. */
+static inline void stm_norec_now_serial(stm_tx *tx)
+{
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    tx->mode = STM_MODE_SERIAL;
+    /* unlogged reads stay inline: seq == snap + 1 until we release it */
+    tx->head.rsnap = tx->logged ? STM_RSNAP_SLOW : tx->snap + 1;
+}
 
 /* An unlogged attempt's first write: take seq from snap to snap+1 (abort if
  * anybody committed since the snapshot) and go on in serial mode. */
@@ -120,6 +171,36 @@ static inline void stm_norec_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
         return;
     }
     stm_norec_write_slow(tx, tv, v);
+}
+
+/* The write of an unlogged attempt, complete, without calls: its first
+ * write takes seq (TML's writer), every write goes in place with the old
+ * word in the undo log.  False: the caller takes the general path (which
+ * repeats the whole operation). */
+static inline bool stm_norec_write_fast(stm_tx *tx, stm_tvar *tv, uintptr_t v)
+{
+    if (tx->logged)
+        return false;
+    if (tx->mode == STM_MODE_NOREC) {
+        uint64_t s = tx->snap;
+        if (!__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                         __ATOMIC_RELAXED))
+            return false; /* the general path aborts */
+        stm_norec_now_serial(tx);
+        tx->tml = true;
+    } else if (tx->mode != STM_MODE_SERIAL) {
+        return false;
+    }
+    struct stm_wlog *u = &tx->ulog;
+    size_t n = u->n;
+    if (__builtin_expect(n == u->cap, 0))
+        return false;
+    u->e[n].addr = tv;
+    u->e[n].val = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+    u->n = n + 1;
+    tx->dirty = true;
+    __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
+    return true;
 }
 
 #endif

@@ -31,7 +31,7 @@ uintptr_t(stm_read)(stm_tx *tx, const stm_tvar *tv)
     return stm_norec_read(tx, tv);
 }
 
-void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
+static void __attribute__((noinline)) write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t value)
 {
     if (__builtin_expect(tv == NULL || tx == NULL, 0))
         bad_access("stm_write", tx, tv);
@@ -50,6 +50,16 @@ void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
         bad_access("stm_write", tx, tv);
     stm_norec_write(tx, tv, value);
+}
+
+/* (stm_write): the function, whatever stm.h may define.  The common write
+ * of an unlogged serial attempt (TML's writer after its first write) is a
+ * leaf (stm_norec_write_fast). */
+void(stm_write)(stm_tx *tx, stm_tvar *tv, uintptr_t value)
+{
+    if (__builtin_expect(tx != NULL && tv != NULL, 1) && stm_norec_write_fast(tx, tv, value))
+        return;
+    write_slow(tx, tv, value);
 }
 
 uintptr_t stm_load(const stm_tvar *tv)

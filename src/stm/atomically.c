@@ -51,46 +51,60 @@
  * nothing for long. */
 #define STM_LOGGED_STREAK 64
 
-/* The software and serial paths.  start_serial: go straight to serial. */
+/* How the next software attempt runs, after the last one was abandoned
+ * (rare: out of line, so that run_software's frame stays small). */
+static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
+{
+    switch (tx->abort_reason) {
+    case STM_ABORT_RETRY:
+        stm_wait_for_change(tx);
+        break;
+    case STM_ABORT_TO_SERIAL:
+        tx->sw_serial = true;
+        break;
+    case STM_ABORT_VALIDATION:
+        if (!tx->sw_logged) {
+            tx->sw_logged = true;
+            tx->logged_left = STM_LOGGED_STREAK;
+        }
+        if (++tx->sw_aborts >= stm_config()->serial_after)
+            tx->sw_serial = true;
+        break;
+    case STM_ABORT_RELOG:
+        tx->sw_logged = true;
+        tx->logged_left = STM_LOGGED_STREAK;
+        break;
+    default:
+        break;
+    }
+}
+
+/* The software and serial paths.  start_serial: go straight to serial.
+ * The attempt's state lives in the descriptor (sw_*), not in locals, so
+ * nothing here needs to survive the longjmp but the arguments. */
 static intptr_t __attribute__((noinline))
 run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 {
     jmp_buf jb;
-    volatile unsigned aborts = 0;
-    volatile bool serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
+    tx->sw_aborts = 0;
+    tx->sw_serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
     /* unlogged first attempts only where hw_commits cannot move (tx.h);
      * htm_enabled is set before any transaction runs */
-    volatile bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
+    bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
     if (tx->logged_left != 0) {
         tx->logged_left--;
         logged = true;
     }
-
+    tx->sw_logged = logged;
     tx->abort_jb = &jb;
-    int why = 0;
     if (STM_SETJMP(jb) != 0)
-        why = tx->abort_reason;
-    if (why == STM_ABORT_RETRY) {
-        stm_wait_for_change(tx);
-    } else if (why == STM_ABORT_TO_SERIAL) {
-        serial = true;
-    } else if (why == STM_ABORT_VALIDATION) {
-        if (!logged) {
-            logged = true;
-            tx->logged_left = STM_LOGGED_STREAK;
-        }
-        if (++aborts >= stm_config()->serial_after)
-            serial = true;
-    } else if (why == STM_ABORT_RELOG) {
-        logged = true;
-        tx->logged_left = STM_LOGGED_STREAK;
-    }
+        after_abort(tx);
 
     tx->depth = 1;
-    if (serial)
-        stm_serial_begin(tx, logged);
+    if (tx->sw_serial)
+        stm_serial_begin(tx, tx->sw_logged);
     else
-        stm_norec_begin(tx, logged);
+        stm_norec_begin(tx, tx->sw_logged);
     intptr_t r = fn(tx, arg);
     bool wake;
     if (tx->mode == STM_MODE_SERIAL) {
@@ -142,96 +156,120 @@ static void htm_backoff(unsigned attempt)
         stm_cpu_relax();
 }
 
-intptr_t stm_atomically(stm_fn fn, void *arg)
+/* The hardware attempts, in a frame of their own: the emulation back
+ * end's setjmp and the volatile state live here, so the software path and
+ * nested calls pay nothing for them.  Returns true with *result once the
+ * transaction committed in hardware; false when it must run in software
+ * (*serial_first: serially at once). */
+static bool __attribute__((noinline))
+run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *serial_first)
+{
+    /* volatile like tx: the emulation back end's setjmp lives in this
+     * frame */
+    const struct stm_config *volatile cfg = stm_config();
+    if (!stm_policy_site_uses_htm(cfg, fn)) {
+        STM_STAT_INC(tx, htm_skipped_adaptive);
+        return false;
+    }
+    struct stm_htm_attempts a = {0, 0, 0, 0};
+    volatile unsigned attempt = 0;
+    for (;;) {
+        if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
+            stm_wait_even(STM_SEQ);
+        volatile uint64_t status;
+        STM_HTM_BEGIN(status);
+        if (status == STM_HTM_STARTED) {
+            /* eager subscription: seq joins the read set */
+            uint64_t seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
+            if (seq & 1)
+                STM_HTM_ABORT(STM_HTM_CODE_BUSY);
+            /* stm.h's inline read is right in hardware (seq cannot move
+             * without aborting us), not in the emulation; rolled back with
+             * the transaction */
+            if (stm_htm_backend != STM_HTM_EMU)
+                tx->head.rsnap = seq;
+            tx->mode = STM_MODE_HTM;
+            tx->depth = 1;
+            tx->hw_wrote = false;
+            tx->hw_nfrees = 0;
+            intptr_t r = fn(tx, arg);
+            bool wake = false;
+            if (tx->hw_wrote) {
+                if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
+                    __atomic_store_n(STM_HW_COMMITS,
+                                     __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
+                                     __ATOMIC_RELAXED);
+                wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+            }
+            /* the emulation reports its own (bucket-precise) wake-up
+             * decision; real hardware returns 0 here */
+            if (stm_htm_end())
+                wake = true;
+            tx->head.rsnap = STM_RSNAP_SLOW;
+            tx->mode = STM_MODE_NONE;
+            tx->depth = 0;
+            STM_STAT_INC(tx, commits_htm);
+            stm_mem_commit_htm(tx);
+            if (wake)
+                stm_wake_all(tx);
+            stm_policy_site_result(cfg, fn, true);
+            *result = r;
+            return true;
+        }
+        /* aborted: memory and registers are as they were at begin */
+        tx->mode = STM_MODE_NONE;
+        tx->depth = 0;
+        enum stm_htm_cause c = stm_htm_decode(status);
+        count_htm_abort(tx, c);
+        enum stm_next next = stm_policy_after_abort(cfg, &a, c);
+        if (next == STM_NEXT_HTM_WAIT) {
+            STM_STAT_INC(tx, htm_busy_waits);
+            stm_wait_even(STM_SEQ);
+            continue;
+        }
+        if (next == STM_NEXT_HTM_AGAIN) {
+            htm_backoff(attempt++);
+            continue;
+        }
+        *serial_first = next == STM_NEXT_SERIAL;
+        stm_policy_site_result(cfg, fn, false);
+        return false;
+    }
+}
+
+/* A top-level transaction: start-up, misuse, the hardware path. */
+static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
 {
     if (fn == NULL)
         stm_fatal("stm_atomically", "NULL transaction function");
-    /* volatile: the emulation back end's setjmp lives in this frame */
-    stm_tx *volatile tx = stm_tx_self();
-    if (tx->depth != 0) {
-        /* flat nesting: join the enclosing transaction; an abort unwinds
-         * straight to the outermost frame */
-        tx->depth++;
-        intptr_t r = fn(tx, arg);
-        tx->depth--;
-        return r;
-    }
-
+    stm_tx *tx = stm_tx_self();
+    if (tx->depth != 0)
+        return stm_atomically(fn, arg);
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {
-        /* volatile like tx: the emulation back end's setjmp lives in this
-         * frame.  Read only here: the software path needs no configuration
-         * before run_software. */
-        const struct stm_config *volatile cfg = stm_config();
-        if (!stm_policy_site_uses_htm(cfg, fn)) {
-            STM_STAT_INC(tx, htm_skipped_adaptive);
-        } else {
-            struct stm_htm_attempts a = {0, 0, 0, 0};
-            volatile unsigned attempt = 0;
-            for (;;) {
-                if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1)
-                    stm_wait_even(STM_SEQ);
-                volatile uint64_t status;
-                STM_HTM_BEGIN(status);
-                if (status == STM_HTM_STARTED) {
-                    /* eager subscription: seq joins the read set */
-                    uint64_t seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
-                    if (seq & 1)
-                        STM_HTM_ABORT(STM_HTM_CODE_BUSY);
-                    /* stm.h's inline read is right in hardware (seq cannot
-                     * move without aborting us), not in the emulation;
-                     * rolled back with the transaction */
-                    if (stm_htm_backend != STM_HTM_EMU)
-                        tx->head.rsnap = seq;
-                    tx->mode = STM_MODE_HTM;
-                    tx->depth = 1;
-                    tx->hw_wrote = false;
-                    tx->hw_nfrees = 0;
-                    intptr_t r = fn(tx, arg);
-                    bool wake = false;
-                    if (tx->hw_wrote) {
-                        if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
-                            __atomic_store_n(STM_HW_COMMITS,
-                                             __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
-                                             __ATOMIC_RELAXED);
-                        wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
-                    }
-                    /* the emulation reports its own (bucket-precise) wake-up
-                     * decision; real hardware returns 0 here */
-                    if (stm_htm_end())
-                        wake = true;
-                    tx->head.rsnap = STM_RSNAP_SLOW;
-                    tx->mode = STM_MODE_NONE;
-                    tx->depth = 0;
-                    STM_STAT_INC(tx, commits_htm);
-                    stm_mem_commit_htm(tx);
-                    if (wake)
-                        stm_wake_all(tx);
-                    stm_policy_site_result(cfg, fn, true);
-                    return r;
-                }
-                /* aborted: memory and registers are as they were at begin */
-                tx->mode = STM_MODE_NONE;
-                tx->depth = 0;
-                enum stm_htm_cause c = stm_htm_decode(status);
-                count_htm_abort(tx, c);
-                enum stm_next next = stm_policy_after_abort(cfg, &a, c);
-                if (next == STM_NEXT_HTM_WAIT) {
-                    STM_STAT_INC(tx, htm_busy_waits);
-                    stm_wait_even(STM_SEQ);
-                    continue;
-                }
-                if (next == STM_NEXT_HTM_AGAIN) {
-                    htm_backoff(attempt++);
-                    continue;
-                }
-                serial_first = next == STM_NEXT_SERIAL;
-                stm_policy_site_result(cfg, fn, false);
-                break;
-            }
-        }
+        intptr_t r;
+        if (run_hardware(tx, fn, arg, &r, &serial_first))
+            return r;
     }
     return run_software(tx, fn, arg, serial_first);
+}
+
+intptr_t stm_atomically(stm_fn fn, void *arg)
+{
+    stm_tx *tx = stm_tls_tx;
+    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
+        if (tx->depth != 0) {
+            /* flat nesting: join the enclosing transaction; an abort
+             * unwinds straight to the outermost frame */
+            tx->depth++;
+            intptr_t r = fn(tx, arg);
+            tx->depth--;
+            return r;
+        }
+        if (stm_htm_backend == STM_HTM_NONE)
+            return run_software(tx, fn, arg, false);
+    }
+    return atomically_outer(fn, arg);
 }
 
 const char *stm_path(void)

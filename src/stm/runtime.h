@@ -1,5 +1,5 @@
-/* Process-wide start-up (configuration, CPU probe) and the thread registry
- * that stm_stats_get() sums over. */
+/* Process-wide start-up (configuration, CPU probe) and the descriptor of
+ * the calling thread. */
 #ifndef STM_SRC_RUNTIME_H
 #define STM_SRC_RUNTIME_H
 
@@ -23,9 +23,6 @@ static inline stm_tx *stm_tx_self(void)
         tx = stm_tx_create();
     return tx;
 }
-
-/* Sum the counters of every live and exited thread into *out. */
-void stm_registry_sum(struct stm_stats *out);
 
 /* Print the STM_STATS=1 summary to f. */
 void stm_stats_print(FILE *f);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "../core/registry.h"
 #include "runtime.h"
 
 static pthread_mutex_t baseline_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -1,6 +1,6 @@
-/* Thread registry: descriptors are created on a thread's first use and
- * folded into the exited-thread totals by a pthread key destructor, so
- * threads need no registration calls. */
+/* Thread set-up: descriptors are created on a thread's first use and
+ * folded into the exited-thread totals (core/registry.c) by a pthread key
+ * destructor, so threads need no registration calls. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,25 +11,13 @@
 #include "../core/hybrid.h"
 #include "../core/memory.h"
 #include "../core/misuse.h"
+#include "../core/registry.h"
 #include "../core/tx.h"
 #include "../htm/htm.h"
 #include "runtime.h"
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static stm_tx *live_threads;
-static struct stm_stats exited_totals;
 static pthread_key_t tx_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-#define NSTATS (sizeof(struct stm_stats) / sizeof(uint64_t))
-
-static void stats_accumulate(struct stm_stats *dst, const struct stm_stats *src)
-{
-    uint64_t *d = (uint64_t *)dst;
-    const uint64_t *s = (const uint64_t *)src;
-    for (size_t i = 0; i < NSTATS; i++)
-        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
 
 static void tx_destroy(void *p)
 {
@@ -40,15 +28,7 @@ static void tx_destroy(void *p)
         stm_mem_undo_allocs(tx, 0);
         stm_tx_leave_for_exit(tx);
     }
-    pthread_mutex_lock(&registry_lock);
-    stats_accumulate(&exited_totals, &tx->stats);
-    if (tx->prev)
-        tx->prev->next = tx->next;
-    else
-        live_threads = tx->next;
-    if (tx->next)
-        tx->next->prev = tx->prev;
-    pthread_mutex_unlock(&registry_lock);
+    stm_registry_remove(tx);
     stm_logs_free(tx);
     free(tx);
     stm_tls_tx = NULL;
@@ -65,6 +45,7 @@ static void runtime_init_once(void)
     if (pthread_key_create(&tx_key, tx_destroy) != 0)
         stm_fatal("libstm", "pthread_key_create failed");
     const struct stm_config *cfg = stm_config();
+    stm_mem_init();
     stm_htm_init(cfg);
     if (cfg->stats)
         atexit(stats_at_exit);
@@ -83,23 +64,8 @@ stm_tx *stm_tx_create(void)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
     tx->head.rsnap = STM_RSNAP_SLOW; /* not in a transaction: no inline reads */
     urcu_memb_register_thread();
-    pthread_mutex_lock(&registry_lock);
-    tx->next = live_threads;
-    if (live_threads)
-        live_threads->prev = tx;
-    live_threads = tx;
-    pthread_mutex_unlock(&registry_lock);
+    stm_registry_add(tx);
     pthread_setspecific(tx_key, tx);
     stm_tls_tx = tx;
     return tx;
-}
-
-void stm_registry_sum(struct stm_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&registry_lock);
-    stats_accumulate(out, &exited_totals);
-    for (stm_tx *tx = live_threads; tx; tx = tx->next)
-        stats_accumulate(out, &tx->stats);
-    pthread_mutex_unlock(&registry_lock);
 }
