@@ -119,6 +119,8 @@ struct stm_tx {
     jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
     /* run_software's state across attempts of one transaction */
+    stm_fn sw_fn;
+    void *sw_arg;
     unsigned sw_aborts;       /* validation aborts so far */
     bool sw_serial;           /* next attempt: serial */
     bool sw_logged;           /* next attempt: keeps a read log */

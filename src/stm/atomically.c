@@ -79,33 +79,18 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
     }
 }
 
-/* The software and serial paths.  start_serial: go straight to serial.
- * The attempt's state lives in the descriptor (sw_*), not in locals, so
- * nothing here needs to survive the longjmp but the arguments. */
-static intptr_t __attribute__((noinline))
-run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
+/* One software or serial attempt, from begin to the committed clean-up.
+ * An ordinary function (no restart point in its frame), so that the
+ * compiler keeps tx in a register; run_software's frame holds the restart
+ * point. */
+static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
 {
-    jmp_buf jb;
-    tx->sw_aborts = 0;
-    tx->sw_serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
-    /* unlogged first attempts only where hw_commits cannot move (tx.h);
-     * htm_enabled is set before any transaction runs */
-    bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
-    if (tx->logged_left != 0) {
-        tx->logged_left--;
-        logged = true;
-    }
-    tx->sw_logged = logged;
-    tx->abort_jb = &jb;
-    if (STM_SETJMP(jb) != 0)
-        after_abort(tx);
-
     tx->depth = 1;
     if (tx->sw_serial)
         stm_serial_begin(tx, tx->sw_logged);
     else
         stm_norec_begin(tx, tx->sw_logged);
-    intptr_t r = fn(tx, arg);
+    intptr_t r = tx->sw_fn(tx, tx->sw_arg);
     bool wake;
     if (tx->mode == STM_MODE_SERIAL) {
         wake = stm_serial_commit(tx);
@@ -119,6 +104,39 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     }
     stm_attempt_committed(tx, wake);
     return r;
+}
+
+/* The restart point: an abort longjmps here (STM_SETJMP spills every
+ * register, so this frame does nothing else). */
+static intptr_t __attribute__((noinline)) sw_frame(stm_tx *tx)
+{
+    jmp_buf jb;
+    tx->abort_jb = &jb;
+    if (STM_SETJMP(jb) != 0) {
+        tx = stm_tls_tx;
+        after_abort(tx);
+    }
+    return sw_attempt(tx);
+}
+
+/* The software and serial paths.  start_serial: go straight to serial.
+ * The transaction's state lives in the descriptor (sw_*), so nothing but
+ * the descriptor must survive an abort's longjmp. */
+static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
+{
+    tx->sw_fn = fn;
+    tx->sw_arg = arg;
+    tx->sw_aborts = 0;
+    tx->sw_serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
+    /* unlogged first attempts only where hw_commits cannot move (tx.h);
+     * htm_enabled is set before any transaction runs */
+    bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
+    if (tx->logged_left != 0) {
+        tx->logged_left--;
+        logged = true;
+    }
+    tx->sw_logged = logged;
+    return sw_frame(tx);
 }
 
 static void count_htm_abort(stm_tx *tx, enum stm_htm_cause c)
