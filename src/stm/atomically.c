@@ -37,6 +37,7 @@
 #include "misuse.h"
 #include "policy.h"
 #include "runtime.h"
+#include "sites.h"
 #include "spin.h"
 #include "tx.h"
 #include "wait.h"
@@ -184,6 +185,8 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
         tx->depth--;
         return r;
     }
+    if (__builtin_expect(tx->sites != NULL, 0))
+        return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
 
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {

@@ -11,6 +11,7 @@
 #include "memory.h"
 #include "misuse.h"
 #include "runtime.h"
+#include "sites.h"
 #include "tx.h"
 
 __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
@@ -42,6 +43,7 @@ static void tx_destroy(void *p)
     }
     pthread_mutex_lock(&registry_lock);
     stats_accumulate(&exited_totals, &tx->stats);
+    stm_sites_thread_exit(tx);
     if (tx->prev)
         tx->prev->next = tx->next;
     else
@@ -81,6 +83,7 @@ stm_tx *stm_tx_create(void)
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
+    tx->site_table = tx->sites = stm_sites_new();
     urcu_memb_register_thread();
     pthread_mutex_lock(&registry_lock);
     tx->next = live_threads;
@@ -100,5 +103,14 @@ void stm_registry_sum(struct stm_stats *out)
     stats_accumulate(out, &exited_totals);
     for (stm_tx *tx = live_threads; tx; tx = tx->next)
         stats_accumulate(out, &tx->stats);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    visit(NULL, ctx);
+    for (stm_tx *tx = live_threads; tx; tx = tx->next)
+        visit(tx, ctx);
     pthread_mutex_unlock(&registry_lock);
 }
