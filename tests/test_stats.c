@@ -10,8 +10,8 @@
 
 #include "check_util.h"
 #include "stm.h"
-#include "stm/config.h"
-#include "stm/wait.h"
+#include "core/config.h"
+#include "core/wait.h"
 
 static stm_tvar counter = STM_TVAR_INIT(0);
 

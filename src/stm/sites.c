@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "misuse.h"
+#include "../core/config.h"
+#include "../core/misuse.h"
+#include "../core/tx.h"
 #include "runtime.h"
 #include "sites.h"
-#include "tx.h"
 
 #define NSTATS (sizeof(struct stm_stats) / sizeof(uint64_t))
 
