@@ -196,7 +196,7 @@ stage2_hw() {
   s=($(sum_stats "$out/logs/check-tests.log" 1))
   if [ "$rc" -eq 0 ] && [ "${s[0]}" -gt 0 ]; then r=PASS; else r=FAIL; fi
   record "Check suites$([ "$quick" = 1 ] && echo ' (quick subset)')" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
-    "make check rc=$rc; $suites; hardware aborts: conflict ${s[3]} capacity ${s[4]} explicit ${s[5]} other ${s[6]}"
+    "make check rc=$rc; $suites; with test_stress (the bank invariant and the opacity probes); hardware aborts: conflict ${s[3]} capacity ${s[4]} explicit ${s[5]} other ${s[6]}"
 
   # the bank example: its invariant, its consistent reports, hardware commits
   local t n=$(nproc) secs=1
