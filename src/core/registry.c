@@ -29,16 +29,27 @@ void stm_registry_add(stm_tx *tx)
     pthread_mutex_unlock(&registry_lock);
 }
 
-void stm_registry_remove(stm_tx *tx)
+void stm_registry_remove(stm_tx *tx, void (*on_exit)(stm_tx *tx))
 {
     pthread_mutex_lock(&registry_lock);
     stats_accumulate(&exited_totals, &tx->stats);
+    if (on_exit != NULL)
+        on_exit(tx);
     if (tx->prev)
         tx->prev->next = tx->next;
     else
         live_threads = tx->next;
     if (tx->next)
         tx->next->prev = tx->prev;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    visit(NULL, ctx);
+    for (stm_tx *tx = live_threads; tx; tx = tx->next)
+        visit(tx, ctx);
     pthread_mutex_unlock(&registry_lock);
 }
 

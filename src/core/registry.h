@@ -12,8 +12,15 @@
 
 void stm_registry_add(stm_tx *tx);
 
-/* Unlink tx and fold its counters into the exited-thread totals. */
-void stm_registry_remove(stm_tx *tx);
+/* Unlink tx and fold its counters into the exited-thread totals;
+ * on_exit(tx), if not NULL, runs under the registry lock first (the front
+ * folds its per-site table there). */
+void stm_registry_remove(stm_tx *tx, void (*on_exit)(stm_tx *tx));
+
+/* Call visit(NULL, ctx) (the exited threads' share), then visit(tx, ctx)
+ * for every live thread, all under the registry lock, which also guards
+ * what a thread folds into the exited totals as it exits. */
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx);
 
 /* Sum the counters of every live and exited thread into *out. */
 void stm_registry_sum(struct stm_stats *out);

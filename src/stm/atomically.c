@@ -41,6 +41,7 @@
 #include "../htm/htm.h"
 #include "policy.h"
 #include "runtime.h"
+#include "sites.h"
 
 /* After an unlogged attempt fails (a conflict, or a stm_retry that needs a
  * read set), this many of the thread's next transactions start logged:
@@ -263,6 +264,8 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
     stm_tx *tx = stm_tx_self();
     if (tx->depth != 0)
         return stm_atomically(fn, arg);
+    if (__builtin_expect(tx->sites != NULL, 0))
+        return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {
         intptr_t r;
@@ -284,7 +287,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
             tx->depth--;
             return r;
         }
-        if (stm_htm_backend == STM_HTM_NONE)
+        if (stm_htm_backend == STM_HTM_NONE && tx->sites == NULL)
             return run_software(tx, fn, arg, false);
     }
     return atomically_outer(fn, arg);

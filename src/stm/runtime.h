@@ -24,7 +24,7 @@ static inline stm_tx *stm_tx_self(void)
     return tx;
 }
 
-/* Print the STM_STATS=1 summary to f. */
+/* Print the STM_STATS summary to f (per site too with STM_STATS=2). */
 void stm_stats_print(FILE *f);
 
 #endif

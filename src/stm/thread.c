@@ -15,6 +15,7 @@
 #include "../core/tx.h"
 #include "../htm/htm.h"
 #include "runtime.h"
+#include "sites.h"
 
 static pthread_key_t tx_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -28,7 +29,8 @@ static void tx_destroy(void *p)
         stm_mem_undo_allocs(tx, 0);
         stm_tx_leave_for_exit(tx);
     }
-    stm_registry_remove(tx);
+    /* the site table folds into the exited totals under the registry lock */
+    stm_registry_remove(tx, stm_sites_thread_exit);
     stm_logs_free(tx);
     free(tx);
     stm_tls_tx = NULL;
@@ -63,6 +65,7 @@ stm_tx *stm_tx_create(void)
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
     tx->head.rsnap = STM_RSNAP_SLOW; /* not in a transaction: no inline reads */
+    tx->site_table = tx->sites = stm_sites_new();
     urcu_memb_register_thread();
     stm_registry_add(tx);
     pthread_setspecific(tx_key, tx);
