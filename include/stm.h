@@ -111,6 +111,16 @@ __attribute__((aligned(128)))
 #endif
 ;
 extern STM_API struct stm__clock stm__clock;
+/* ThreadSanitizer does not model the fence (GCC warns): sanitized
+ * programs call the library, which is instrumented as a whole. */
+#if defined(__SANITIZE_THREAD__) && !defined(STM_NO_INLINE)
+#define STM_NO_INLINE 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) && !defined(STM_NO_INLINE)
+#define STM_NO_INLINE 1
+#endif
+#endif
 #if defined(__GNUC__) && !defined(STM_NO_INLINE)
 
 static inline uintptr_t stm__read_inline(stm_tx *tx, const stm_tvar *tv)
@@ -174,7 +184,10 @@ static inline void stm_write_double(stm_tx *tx, stm_tvar *tv, double d)
 /* Abandon this attempt and block until some TVar read so far is changed by
  * another committed transaction, then run the transaction again.  Inside the
  * first branch of stm_or_else() it moves on to the second branch instead.
- * A retry with nothing read (it could never wake) is reported as misuse. */
+ * A retry with nothing read (it could never wake) is reported as misuse.
+ * An attempt that kept no record of its reads (the software path's first
+ * attempt, see stm(7)) runs the transaction once more, recording them,
+ * before it blocks. */
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif

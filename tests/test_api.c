@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <urcu/urcu-memb.h>
 
 #include "check_util.h"
@@ -338,6 +339,73 @@ START_TEST(free_at_commit_only)
 }
 END_TEST
 
+/* Lazy read-side sections (src/core/memory.c): the first transaction of a
+ * process runs outside any RCU read-side section.  When another thread
+ * then frees, for the first time, a TVar that transaction can still reach,
+ * the memory must not be reclaimed before the transaction ends: an
+ * rcu_barrier() (which returns once every queued reclamation ran) must
+ * wait for it. */
+struct lazy_rcu {
+    stm_tvar link;
+    stm_tvar *inner;
+    int stage;        /* atomic: 1 = reader inside, 2 = freed, barrier started */
+    int barrier_done; /* atomic */
+};
+
+static void *lazy_barrier(void *arg)
+{
+    struct lazy_rcu *l = arg;
+    urcu_memb_barrier();
+    __atomic_store_n(&l->barrier_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *lazy_free(void *arg)
+{
+    struct lazy_rcu *l = arg;
+    while (__atomic_load_n(&l->stage, __ATOMIC_ACQUIRE) != 1)
+        sched_yield();
+    stm_tvar_free(l->inner); /* the process's first retire */
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, lazy_barrier, l), 0);
+    __atomic_store_n(&l->stage, 2, __ATOMIC_RELEASE);
+    return (void *)t;
+}
+
+static intptr_t lazy_reader(stm_tx *tx, void *arg)
+{
+    struct lazy_rcu *l = arg;
+    stm_tvar *inner = stm_read_ptr(tx, &l->link);
+    if (__atomic_load_n(&l->stage, __ATOMIC_ACQUIRE) == 0) {
+        __atomic_store_n(&l->stage, 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&l->stage, __ATOMIC_ACQUIRE) != 2)
+            sched_yield();
+        /* give the reclamation every chance to run too early */
+        for (int i = 0; i < 200; i++)
+            usleep(1000);
+        ck_assert_int_eq(__atomic_load_n(&l->barrier_done, __ATOMIC_ACQUIRE), 0);
+        ck_assert_ptr_eq(inner, l->inner);
+    }
+    return 0;
+}
+
+START_TEST(first_free_waits_for_unguarded_reader)
+{
+    setenv("STM_MODE", "stm", 1); /* the software path: hardware needs no RCU */
+    struct lazy_rcu l = {STM_TVAR_INIT(0), NULL, 0, 0};
+    l.inner = stm_tvar_new(7);
+    ck_assert_ptr_nonnull(l.inner);
+    stm_tvar_init(&l.link, (uintptr_t)l.inner);
+    pthread_t f;
+    ck_assert_int_eq(pthread_create(&f, NULL, lazy_free, &l), 0);
+    stm_atomically(lazy_reader, &l);
+    void *b;
+    ck_assert_int_eq(pthread_join(f, &b), 0);
+    ck_assert_int_eq(pthread_join((pthread_t)b, NULL), 0);
+    ck_assert_int_eq(__atomic_load_n(&l.barrier_done, __ATOMIC_ACQUIRE), 1);
+}
+END_TEST
+
 /* A doomed attempt frees a block that a concurrent transaction has just
  * unlinked and freed: that attempt must abort and re-run, not be reported
  * as a double free (regression: stm_free checked the block before
@@ -664,6 +732,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, alloc_freed_on_abort);
     tcase_add_test(tc, free_at_commit_only);
     tcase_add_test(tc, free_race_aborts_doomed_attempt);
+    tcase_add_test(tc, first_free_waits_for_unguarded_reader);
     tcase_add_test(tc, irrevocable_runs_once);
     tcase_add_test(tc, nested_transfer);
     tcase_add_test(tc, nested_abort_undoes_outer);

@@ -3,7 +3,9 @@
 #  - the protocol as implemented (eager subscription, sw_active gate): no
 #    assertion may fail, the whole state space explored;
 #  - lazy subscription (-DLAZY) and no hw_commits gate (-DNO_GATE): spin
-#    must find the violation (else the model is too weak to matter).
+#    must find the violation (else the model is too weak to matter);
+#  - the software-only configuration with unlogged (TML) first attempts
+#    (-DSWONLY), and its two broken variants, which spin must catch.
 # Exit 77 (skip) only when spin or a C compiler is missing.
 command -v spin >/dev/null 2>&1 || { echo "spin not installed: skipped"; exit 77; }
 cc=${CC:-cc}
@@ -42,4 +44,8 @@ verify() { # name, expectation (pass|fail), spin flags...
 verify "hybrid (eager subscription)" pass
 verify "lazy subscription" fail -DLAZY
 verify "no hw_commits gate" fail -DNO_GATE
+verify "software only: unlogged attempts (TML)" pass -DSWONLY
+verify "unlogged reads not checked" fail -DSWONLY -DTML_NO_CHECK
+verify "software only: an undone in-place write" pass -DSWONLY -DUNDO
+verify "seq restored after an undone write" fail -DSWONLY -DUNDO -DTML_ABA
 exit $status

@@ -30,6 +30,12 @@
  * With -DNO_GATE, hardware writers never bump hw_commits: spin must find a
  * software transaction reading a mix of states (the counter is needed).
  *
+ * With -DSWONLY, the configuration without hardware: unlogged first
+ * attempts (TML) beside a logged NOrec writer, and with -DUNDO a serial
+ * attempt that undoes an in-place write instead of the unlogged transfer;
+ * -DTML_NO_CHECK (unlogged reads not checked against SEQ) and -DTML_ABA
+ * (SEQ restored after an undone in-place write) must each be caught.
+ *
  * Threads: one software transfer B->A, one hardware transfer A->B and one
  * hardware audit (each hardware transaction tries twice, then re-runs as a
  * software transaction: more threads); SW_WRITERS=2 adds a software
@@ -132,7 +138,7 @@ sw_start:
     :: mode == 1 -> atomic { wr(B, rb - 1, NHW) }; atomic { wr(A, ra + 1, NHW) }
     fi;
     atomic {
-        wr(SEQ, snap + 2, NHW);
+        wr(SEQ, snap + 4, NHW);            /* seq moves in steps of 4 */
         committed++;
         if :: mode == 0 -> net++ :: else -> net-- fi
     };
@@ -144,6 +150,64 @@ sw_abort:
     goto sw_start;
 sw_done:
     skip
+}
+
+/* ---------------- unlogged attempts (TML) ---------------- */
+/* Only where no hardware path exists (the SWONLY configuration): a first
+ * attempt with no read log.  A read is good while SEQ == snap (the inline
+ * read of stm.h: load, then compare); the first write takes SEQ by CAS
+ * from snap and writes in place; any moved SEQ sends the transaction to a
+ * logged NOrec attempt (sw).  mode 0: transfer A -> B; 2: audit. */
+proctype tml(byte mode) {
+    byte i, snap, t, x, y;
+    atomic { (mem[SEQ] % 2 == 0) -> snap = mem[SEQ] };
+    t = mem[A];
+#ifndef TML_NO_CHECK
+    if :: mem[SEQ] != snap -> goto tml_relog :: else -> skip fi;
+#endif
+    x = t;
+    t = mem[B];
+#ifndef TML_NO_CHECK
+    if :: mem[SEQ] != snap -> goto tml_relog :: else -> skip fi;
+#endif
+    y = t;
+    assert(x + y == TOTAL);                    /* opacity, unlogged */
+    if
+    :: mode == 2 -> goto tml_done
+    :: else -> skip
+    fi;
+    atomic {                                   /* the first write takes SEQ */
+        if
+        :: mem[SEQ] == snap -> wr(SEQ, snap + 1, NHW)
+        :: else -> goto tml_relog
+        fi
+    };
+    atomic { wr(A, x - 1, NHW) };              /* in place, one word at a time */
+    atomic { wr(B, y + 1, NHW) };
+    atomic { wr(SEQ, snap + 4, NHW); committed++; net++ };
+    goto tml_done;
+tml_relog:
+    run sw(mode);
+tml_done:
+    skip
+}
+
+/* A serial attempt that writes A in place and then undoes it (stm_retry or
+ * an orElse branch) and releases SEQ: to snap + 4, because a reader may
+ * have loaded the undone value meanwhile.  With -DTML_ABA it restores
+ * snap, and spin must find a reader that takes the undone value for the
+ * snapshot's. */
+proctype undo_writer() {
+    byte i, snap, old;
+    atomic { (mem[SEQ] % 2 == 0) -> snap = mem[SEQ]; wr(SEQ, snap + 1, NHW) };
+    old = mem[A];
+    atomic { wr(A, old + 1, NHW) };
+    atomic { wr(A, old, NHW) };                /* undo */
+#ifdef TML_ABA
+    atomic { wr(SEQ, snap, NHW) }
+#else
+    atomic { wr(SEQ, snap + 4, NHW) }
+#endif
 }
 
 /* ---------------- hardware ---------------- */
@@ -222,6 +286,28 @@ hw_done:
 
 init {
     mem[A] = TOTAL / 2; mem[B] = TOTAL / 2;
+#ifdef SWONLY
+    /* no hardware path: unlogged first attempts beside a logged writer
+     * (-DUNDO: the unlogged transfer replaced by a serial attempt that
+     * undoes its write) */
+    atomic {
+#ifdef UNDO
+        run undo_writer();
+#else
+        run tml(0);
+#endif
+        run tml(2);
+        run sw(1)
+    };
+    (_nr_pr == 1);
+    assert(mem[A] + mem[B] == TOTAL);
+#ifdef UNDO
+    assert(committed == 1);
+#else
+    assert(committed == 2);
+#endif
+    assert(mem[B] == TOTAL / 2 + net)
+#else
     atomic {
         run sw(1);
 #if SW_WRITERS == 2
@@ -234,4 +320,5 @@ init {
     assert(mem[A] + mem[B] == TOTAL);
     assert(committed == 1 + SW_WRITERS);
     assert(mem[B] == TOTAL / 2 + net)
+#endif
 }
