@@ -12,7 +12,7 @@ path=$(build/tools/stm-probe | sed -n 's/^Path: \([^ ]*\).*/\1/p')
 fail=0
 check_report() { # folder hardware(0|1)
   local d=$1 hw=$2 f
-  for f in report.md machine.txt probe.txt correctness.csv sites.csv bench.csv logs/build.log; do
+  for f in report.md machine.txt probe.txt correctness.csv sites.csv bench.csv logs/build.txt; do
     [ -s "$d/$f" ] || { echo "missing or empty: $d/$f"; fail=1; }
   done
   if command -v gnuplot > /dev/null; then
