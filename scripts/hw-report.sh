@@ -574,7 +574,9 @@ fi
   echo
   bench_verdicts
   echo
-  echo "Total time $((SECONDS - start)) s (building $build_secs s).  Files: report.md, machine.txt, probe.txt, correctness.csv, sites.csv, bench.csv${chart:+, $chart}, logs/."
+  files=report.md
+  for f in machine.txt probe.txt correctness.csv sites.csv bench.csv $chart; do [ -s "$out/$f" ] && files="$files, $f"; done
+  echo "Total time $((SECONDS - start)) s (building $build_secs s).  Files: $files, logs/."
   echo
   echo "## 1. Machine"
   echo
