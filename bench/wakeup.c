@@ -16,11 +16,26 @@
  *    unrelated TVar with 0, 1 and 4 threads blocked in stm_retry.
  * Each figure is measured 3 times; the median of the 3 is printed with the
  * single values.
+ * 5. Blocking at scale (issue 11): W threads (W = 0, 1, 16, 64, 256, 1024)
+ *    each block in stm_retry on a TVar of their own (stm_tvar_new); one
+ *    thread then commits `commits` increments (default 20000, at most 5 s)
+ *    to a TVar nobody waits on, and as many to waiter 0's TVar.  Printed:
+ *    both commit rates, the process CPU time of each run (writer and
+ *    waiters together), how often waiter 0 re-ran, and how often the other
+ *    W-1 waiters went back to sleep after being woken (voluntary context
+ *    switches of their threads, getrusage RUSAGE_THREAD, minus the one
+ *    sleep each needs): with precise wake-ups that is 0.
+ *
+ *   bench/wakeup waiters [commits]    runs only experiment 5
+ *   bench/wakeup latency [cycles]     runs only experiment 1, once
  */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <stm.h>
@@ -232,8 +247,156 @@ static double commit_rate(unsigned waiters)
     return n / dt;
 }
 
+/* --- 5. W blocked threads on distinct TVars --- */
+
+#define RELEASE UINTPTR_MAX
+#define SCALE_MAX_S 5.0
+
+struct wslot {
+    stm_tvar *tv;
+    unsigned long attempts; /* transaction runs (re-runs after a change) */
+    long sleeps;            /* voluntary context switches while waiting */
+};
+
+static intptr_t wait_release(stm_tx *tx, void *arg)
+{
+    struct wslot *s = arg;
+    __atomic_fetch_add(&s->attempts, 1, __ATOMIC_RELAXED);
+    if (stm_read(tx, s->tv) != RELEASE)
+        stm_retry(tx);
+    return 0;
+}
+
+static long thread_nvcsw(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_nvcsw;
+}
+
+static void *slot_waiter(void *arg)
+{
+    struct wslot *s = arg;
+    stm_load(s->tv); /* register the thread before counting */
+    long c0 = thread_nvcsw();
+    stm_atomically(wait_release, s);
+    s->sleeps = thread_nvcsw() - c0;
+    return NULL;
+}
+
+static intptr_t bump_tv(stm_tx *tx, void *arg)
+{
+    stm_write(tx, arg, stm_read(tx, arg) + 1);
+    return 0;
+}
+
+struct rate {
+    double per_s, cpu_s;
+    unsigned long done;
+};
+
+/* Up to n commits to tv, stopping after SCALE_MAX_S seconds. */
+static struct rate commit_burst(stm_tvar *tv, unsigned long n)
+{
+    struct rate r;
+    double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC), t = t0;
+    unsigned long i = 0;
+    while (i < n) {
+        stm_atomically(bump_tv, tv);
+        if (++i % 256 == 0 && (t = now_s(CLOCK_MONOTONIC)) - t0 > SCALE_MAX_S)
+            break;
+    }
+    t = now_s(CLOCK_MONOTONIC);
+    r.cpu_s = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    r.per_s = (double)i / (t - t0);
+    r.done = i;
+    return r;
+}
+
+static void scale(unsigned w, unsigned long n)
+{
+    struct wslot *s = calloc(w ? w : 1, sizeof *s);
+    pthread_t *t = calloc(w ? w : 1, sizeof *t);
+    stm_tvar *unwatched = stm_tvar_new(0);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    uint64_t b = blocked_count();
+    for (unsigned i = 0; i < w; i++) {
+        s[i].tv = stm_tvar_new(0);
+        if (s[i].tv == NULL || pthread_create(&t[i], &attr, slot_waiter, &s[i]) != 0) {
+            fprintf(stderr, "wakeup: cannot start waiter %u\n", i);
+            exit(1);
+        }
+    }
+    while (blocked_count() < b + w)
+        nap_us(1000);
+    nap_us(50000); /* let the last ones reach the futex sleep */
+    struct stm_stats s0, s1, s2;
+    stm_stats_get(&s0);
+    struct rate u = commit_burst(unwatched, n);
+    stm_stats_get(&s1);
+    struct rate o = { 0, 0, 0 };
+    if (w > 0)
+        o = commit_burst(s[0].tv, n);
+    stm_stats_get(&s2);
+    for (unsigned i = 0; i < w; i++)
+        stm_store(s[i].tv, RELEASE);
+    long others = 0;
+    for (unsigned i = 0; i < w; i++) {
+        pthread_join(t[i], NULL);
+        if (i > 0)
+            others += s[i].sleeps - 1; /* the one sleep it needs */
+    }
+    printf("W=%-4u unwatched: %9.0f commits/s (%lu, cpu %.2f s, wake-ups %llu)", w, u.per_s,
+           u.done, u.cpu_s, (unsigned long long)(s1.wakeups - s0.wakeups));
+    if (w > 0)
+        printf("; waiter 0's TVar: %9.0f commits/s (%lu, cpu %.2f s, wake-ups %llu, "
+               "waiter 0 ran %lu times); other %u waiters woken %ld times",
+               o.per_s, o.done, o.cpu_s, (unsigned long long)(s2.wakeups - s1.wakeups),
+               s[0].attempts, w - 1, others);
+    printf("\n");
+    for (unsigned i = 0; i < w; i++)
+        stm_tvar_free(s[i].tv);
+    stm_tvar_free(unwatched);
+    pthread_attr_destroy(&attr);
+    free(s);
+    free(t);
+}
+
+static void scale_all(unsigned long n)
+{
+    static const unsigned ws[] = { 0, 1, 16, 64, 256, 1024 };
+    printf("blocking at scale: %lu commits per run (at most %.0f s), path %s\n", n, SCALE_MAX_S,
+           stm_path());
+    for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++)
+        scale(ws[k], n);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "waiters") == 0) {
+        unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
+        if (n == 0) {
+            fprintf(stderr, "usage: wakeup waiters [commits > 0]\n");
+            return 2;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        scale_all(n);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "latency") == 0) {
+        unsigned c = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 2000;
+        if (c < 100) {
+            fprintf(stderr, "usage: wakeup latency [cycles >= 100]\n");
+            return 2;
+        }
+        double m, p;
+        latency(c, &m, &p);
+        printf("path %s: wake-up latency over %u cycles: median %.1f us, p99 %.1f us\n",
+               stm_path(), c, m * 1e6, p * 1e6);
+        return 0;
+    }
     unsigned cycles = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 2000;
     per_producer = argc > 2 ? strtoul(argv[2], NULL, 10) : 100000;
     if (cycles < 100 || per_producer == 0) {
@@ -275,5 +438,6 @@ int main(int argc, char **argv)
         printf("writer commits/s with %u idle waiter%s: median %.0f (runs %.0f %.0f %.0f)\n",
                waiters[k], waiters[k] == 1 ? "" : "s", median3(cr), cr[0], cr[1], cr[2]);
     }
+    scale_all(20000);
     return 0;
 }

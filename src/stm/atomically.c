@@ -41,15 +41,19 @@
 #include "tx.h"
 #include "wait.h"
 
+/* The read log a retrying attempt waits on: without the TVars it allocated
+ * itself (freed with the attempt). */
+static void keep_reads_for_wait(stm_tx *tx)
+{
+    stm_mem_forget_reads(tx, 0, 0);
+    if (tx->rlog.n == 0)
+        stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+}
+
 /* Undo the attempt's side effects; keep the read log if the attempt is to
  * block in stm_retry. */
 static void attempt_reset(stm_tx *tx, bool keep_reads)
 {
-    if (keep_reads) {
-        stm_mem_forget_reads(tx, 0, 0);
-        if (tx->rlog.n == 0)
-            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
-    }
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
@@ -63,6 +67,12 @@ static void attempt_reset(stm_tx *tx, bool keep_reads)
 
 void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
 {
+    if (reason == STM_ABORT_RETRY) {
+        keep_reads_for_wait(tx);
+        /* still inside the attempt's read-side section: see wait.c, "Freed
+         * TVars" */
+        stm_wait_register(tx);
+    }
     stm_norec_leave(tx);
     attempt_reset(tx, reason == STM_ABORT_RETRY);
     if (reason == STM_ABORT_VALIDATION)
@@ -86,14 +96,14 @@ static void after_commit(stm_tx *tx, bool wake)
      * freed */
     if ((tx->allocs.n | tx->frees.n) != 0)
         stm_mem_commit(tx);
+    if (wake)
+        stm_wake_wlog(tx, &tx->wlog);
     stm_wlog_clear(&tx->wlog);
     tx->rlog.n = 0;
     tx->wscope = 0;
     tx->irrevocable = false;
     tx->mode = STM_MODE_NONE;
     tx->depth = 0;
-    if (wake)
-        stm_wake_all(tx);
 }
 
 /* The software and serial paths.  start_serial: go straight to serial. */
@@ -207,19 +217,23 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                         STM_HTM_ABORT(STM_HTM_CODE_BUSY);
                     tx->mode = STM_MODE_HTM;
                     tx->depth = 1;
-                    tx->hw_wrote = false;
+                    tx->hw_nw = 0;
                     tx->hw_nfrees = 0;
                     intptr_t r = fn(tx, arg);
                     bool wake = false;
-                    if (tx->hw_wrote) {
+                    if (tx->hw_nw != 0) {
                         if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
                             __atomic_store_n(STM_HW_COMMITS,
                                              __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
                                              __ATOMIC_RELAXED);
+                        /* inside the transaction: see wait.c */
                         wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                        /* more TVars than recorded: software wakes precisely */
+                        if (wake && tx->hw_nw > STM_HTM_WMAX)
+                            STM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
                     }
-                    /* the emulation reports its own (bucket-precise) wake-up
-                     * decision; real hardware returns 0 here */
+                    /* the emulation reports its own wake-up decision (read
+                     * under its commit lock); real hardware returns 0 here */
                     if (stm_htm_end())
                         wake = true;
                     tx->mode = STM_MODE_NONE;
@@ -227,7 +241,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     STM_STAT_INC(tx, commits_htm);
                     stm_mem_commit_htm(tx);
                     if (wake)
-                        stm_wake_all(tx);
+                        stm_wake_addrs(tx, tx->hw_w, tx->hw_nw);
                     stm_policy_site_result(cfg, fn, true);
                     return r;
                 }
