@@ -18,24 +18,26 @@
  * single values.
  * 5. Blocking at scale (issue 11): W threads (W = 0, 1, 16, 64, 256, 1024)
  *    each block in stm_retry on a TVar of their own (stm_tvar_new); one
- *    thread then commits `commits` increments (default 20000, at most 5 s)
- *    to a TVar nobody waits on, and as many to waiter 0's TVar.  Printed:
- *    both commit rates, the process CPU time of each run (writer and
- *    waiters together), how often waiter 0 re-ran, and how often the other
- *    W-1 waiters went back to sleep after being woken (voluntary context
- *    switches of their threads, getrusage RUSAGE_THREAD, minus the one
- *    sleep each needs): with precise wake-ups that is 0.
+ *    thread then commits increments to a TVar nobody waits on, then to
+ *    waiter 0's TVar (3 runs each of at least `commits`, default 20000,
+ *    and 0.2 s; at most 5 s).  Printed: both commit rates (median), the
+ *    process CPU time (writer and waiters together) per `commits`
+ *    commits, the wake-ups issued, how often waiter 0 ran, and how often
+ *    the other waiters were woken and went back to sleep during the runs
+ *    (voluntary context switches of their threads, read from
+ *    /proc/self/task/TID/status): with precise wake-ups that is 0.
  *
  *   bench/wakeup waiters [commits]    runs only experiment 5
  *   bench/wakeup latency [cycles]     runs only experiment 1, once
  */
-#define _GNU_SOURCE /* RUSAGE_THREAD */
+#define _GNU_SOURCE /* gettid */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <stm.h>
@@ -250,12 +252,13 @@ static double commit_rate(unsigned waiters)
 /* --- 5. W blocked threads on distinct TVars --- */
 
 #define RELEASE UINTPTR_MAX
-#define SCALE_MAX_S 5.0
+#define BURST_MIN_S 0.2
+#define BURST_MAX_S 5.0
 
 struct wslot {
     stm_tvar *tv;
+    pid_t tid;
     unsigned long attempts; /* transaction runs (re-runs after a change) */
-    long sleeps;            /* voluntary context switches while waiting */
 };
 
 static intptr_t wait_release(stm_tx *tx, void *arg)
@@ -267,21 +270,51 @@ static intptr_t wait_release(stm_tx *tx, void *arg)
     return 0;
 }
 
-static long thread_nvcsw(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    return ru.ru_nvcsw;
-}
-
 static void *slot_waiter(void *arg)
 {
     struct wslot *s = arg;
-    stm_load(s->tv); /* register the thread before counting */
-    long c0 = thread_nvcsw();
+    __atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
     stm_atomically(wait_release, s);
-    s->sleeps = thread_nvcsw() - c0;
     return NULL;
+}
+
+/* A field of /proc/self/task/TID/status ("State:" gives its letter). */
+static long task_field(pid_t tid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t n = strlen(field);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, field, n) != 0)
+            continue;
+        const char *p = line + n;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        v = strcmp(field, "State:") == 0 ? *p : strtol(p, NULL, 10);
+        break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return v;
+}
+
+/* Until every waiter thread from `from` on sleeps (state S). */
+static void wait_asleep(const struct wslot *s, unsigned from, unsigned w)
+{
+    for (unsigned i = from; i < w; i++)
+        while (task_field(s[i].tid, "State:") != 'S')
+            nap_us(1000);
+}
+
+/* Sum of the voluntary context switches (sleeps) of waiters from..w-1. */
+static long sleeps_of(const struct wslot *s, unsigned from, unsigned w)
+{
+    long sum = 0;
+    for (unsigned i = from; i < w; i++)
+        sum += task_field(s[i].tid, "voluntary_ctxt_switches:");
+    return sum;
 }
 
 static intptr_t bump_tv(stm_tx *tx, void *arg)
@@ -291,25 +324,39 @@ static intptr_t bump_tv(stm_tx *tx, void *arg)
 }
 
 struct rate {
-    double per_s, cpu_s;
-    unsigned long done;
+    double per_s;  /* median of REPS runs */
+    double cpu_s;  /* process CPU per `n` commits (all threads) */
+    uint64_t wakeups;
 };
 
-/* Up to n commits to tv, stopping after SCALE_MAX_S seconds. */
+/* REPS runs of at least n commits to tv and BURST_MIN_S seconds each
+ * (fewer commits when they take over BURST_MAX_S). */
 static struct rate commit_burst(stm_tvar *tv, unsigned long n)
 {
     struct rate r;
-    double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC), t = t0;
-    unsigned long i = 0;
-    while (i < n) {
-        stm_atomically(bump_tv, tv);
-        if (++i % 256 == 0 && (t = now_s(CLOCK_MONOTONIC)) - t0 > SCALE_MAX_S)
-            break;
+    double rates[REPS], cpu = 0;
+    unsigned long total = 0;
+    struct stm_stats s0, s1;
+    stm_stats_get(&s0);
+    for (int k = 0; k < REPS; k++) {
+        double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC), t = t0;
+        unsigned long i = 0;
+        for (;;) {
+            stm_atomically(bump_tv, tv);
+            if (++i % 256 != 0)
+                continue;
+            t = now_s(CLOCK_MONOTONIC);
+            if ((i >= n && t - t0 >= BURST_MIN_S) || t - t0 >= BURST_MAX_S)
+                break;
+        }
+        rates[k] = (double)i / (t - t0);
+        cpu += now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        total += i;
     }
-    t = now_s(CLOCK_MONOTONIC);
-    r.cpu_s = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    r.per_s = (double)i / (t - t0);
-    r.done = i;
+    stm_stats_get(&s1);
+    r.per_s = median3(rates);
+    r.cpu_s = cpu * (double)n / (double)total;
+    r.wakeups = s1.wakeups - s0.wakeups;
     return r;
 }
 
@@ -321,7 +368,6 @@ static void scale(unsigned w, unsigned long n)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    uint64_t b = blocked_count();
     for (unsigned i = 0; i < w; i++) {
         s[i].tv = stm_tvar_new(0);
         if (s[i].tv == NULL || pthread_create(&t[i], &attr, slot_waiter, &s[i]) != 0) {
@@ -329,32 +375,31 @@ static void scale(unsigned w, unsigned long n)
             exit(1);
         }
     }
-    while (blocked_count() < b + w)
-        nap_us(1000);
-    nap_us(50000); /* let the last ones reach the futex sleep */
-    struct stm_stats s0, s1, s2;
-    stm_stats_get(&s0);
+    for (unsigned i = 0; i < w; i++)
+        while (__atomic_load_n(&s[i].tid, __ATOMIC_ACQUIRE) == 0)
+            nap_us(1000);
+    wait_asleep(s, 0, w);
+    long z0 = sleeps_of(s, 0, w);
     struct rate u = commit_burst(unwatched, n);
-    stm_stats_get(&s1);
+    long z1 = sleeps_of(s, 0, w);
     struct rate o = { 0, 0, 0 };
-    if (w > 0)
+    long o0 = 0, o1 = 0;
+    if (w > 0) {
+        o0 = sleeps_of(s, 1, w);
         o = commit_burst(s[0].tv, n);
-    stm_stats_get(&s2);
+        wait_asleep(s, 1, w);
+        o1 = sleeps_of(s, 1, w);
+    }
     for (unsigned i = 0; i < w; i++)
         stm_store(s[i].tv, RELEASE);
-    long others = 0;
-    for (unsigned i = 0; i < w; i++) {
+    for (unsigned i = 0; i < w; i++)
         pthread_join(t[i], NULL);
-        if (i > 0)
-            others += s[i].sleeps - 1; /* the one sleep it needs */
-    }
-    printf("W=%-4u unwatched: %9.0f commits/s (%lu, cpu %.2f s, wake-ups %llu)", w, u.per_s,
-           u.done, u.cpu_s, (unsigned long long)(s1.wakeups - s0.wakeups));
+    printf("W=%-4u unwatched: %9.0f commits/s, cpu %.3f s, wake-ups %llu, waiters woken %ld", w,
+           u.per_s, u.cpu_s, (unsigned long long)u.wakeups, z1 - z0);
     if (w > 0)
-        printf("; waiter 0's TVar: %9.0f commits/s (%lu, cpu %.2f s, wake-ups %llu, "
-               "waiter 0 ran %lu times); other %u waiters woken %ld times",
-               o.per_s, o.done, o.cpu_s, (unsigned long long)(s2.wakeups - s1.wakeups),
-               s[0].attempts, w - 1, others);
+        printf(" | waiter 0's TVar: %9.0f commits/s, cpu %.3f s, wake-ups %llu, waiter 0 ran "
+               "%lu times, other %u waiters woken %ld times",
+               o.per_s, o.cpu_s, (unsigned long long)o.wakeups, s[0].attempts, w - 1, o1 - o0);
     printf("\n");
     for (unsigned i = 0; i < w; i++)
         stm_tvar_free(s[i].tv);
@@ -367,8 +412,10 @@ static void scale(unsigned w, unsigned long n)
 static void scale_all(unsigned long n)
 {
     static const unsigned ws[] = { 0, 1, 16, 64, 256, 1024 };
-    printf("blocking at scale: %lu commits per run (at most %.0f s), path %s\n", n, SCALE_MAX_S,
-           stm_path());
+    printf("blocking at scale, path %s: commit rates are medians of %d runs of at least %lu "
+           "commits and %.1f s (at most %.0f s); cpu = process CPU per %lu commits; "
+           "woken = sleeps again (voluntary context switches) of the waiter threads\n",
+           stm_path(), REPS, n, BURST_MIN_S, BURST_MAX_S, n);
     for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++)
         scale(ws[k], n);
 }

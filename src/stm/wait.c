@@ -14,9 +14,11 @@
  *   sets): a bitmap of the buckets of its read set and count[b] +=
  *   STM_WAIT_COARSE_ONE for every bucket b in it (bounded by the table
  *   size however big the read set; the bitmap is 8 KiB).
- * Then it loops: v = futex (acquire); re-check its read log by value (at
- * an even seq, inside a read-side section); if everything still holds,
- * futex_wait(futex, v).  It leaves by undoing the registration.
+ * Then it loops: v = futex with the sleeping bit cleared (acquire);
+ * re-check its read log by value (at an even seq, inside a read-side
+ * section); if everything still holds, CAS futex from v to v|1 (sleeping;
+ * on failure a writer bumped it: loop) and futex_wait(futex, v|1).  It
+ * leaves by undoing the registration.
  *
  * Writer (NOrec, serial and emulated commits, stm_store, hardware
  * commits).  After taking the seq lock it loads `waiters` (seq_cst): zero
@@ -26,7 +28,8 @@
  * common case for data nobody waits on): nothing more.  Else lock the
  * bucket's list and bump the futex word of every waiter with a node for
  * exactly a, and, if coarse waiters cover the bucket, those among them
- * whose bitmap has it; then futex_wake each (after unlocking).  So a
+ * whose bitmap has it (a CAS that adds 2 and clears the sleeping bit);
+ * then futex_wake each that had the bit set (after unlocking).  So a
  * commit wakes only waiters that read an address it wrote (coarse
  * waiters: a 1 in 65536 bucket collision), and a commit that touches no
  * waited address costs one load per written address and no syscall.
@@ -43,11 +46,13 @@
  *  (a) W's two loads both follow T's increments: W sees them, takes the
  *      bucket lock and finds T's node (T inserted it under that lock
  *      before incrementing; W's lock follows the load that saw the
- *      increment), so it bumps T's futex word after its write-back.  If
- *      T's read of v saw the bump, the release/acquire pair makes the
- *      write-back visible to the re-check, which fails; if not, the kernel
- *      returns at once from futex_wait(v) (the word moved) or W's
- *      futex_wake wakes T.  Either way T re-checks after the write-back.
+ *      increment), so it bumps T's futex word after its write-back.  The
+ *      RMWs on that word are totally ordered: if T's read of v or its CAS
+ *      to v|1 came after the bump, it read the bump (release/acquire: the
+ *      write-back is visible) and re-checks, which fails; if T's CAS came
+ *      first, W's bump sees the sleeping bit and calls futex_wake, and the
+ *      kernel either finds the word moved (futex_wait returns at once) or
+ *      wakes T.  Either way T re-checks after the write-back.
  *  (b) one of W's loads precedes the matching increment: then W's CAS
  *      precedes that increment, hence precedes T's load of seq.  T sees seq
  *      odd and waits for the write-back, or sees a later even value and
@@ -108,7 +113,9 @@ struct node {
 };
 
 struct waiter {
-    uint32_t futex;     /* bumped by every wake of this waiter */
+    /* futex word: a wake count (bits 1..31, bumped by every wake) and
+     * bit 0 set while the waiter sleeps or is about to */
+    uint32_t futex;
     uint32_t stale;     /* a block it read is being freed: re-run */
     uint32_t pins;      /* wakers between their bump and their futex_wake */
     bool coarse;
@@ -171,14 +178,28 @@ struct wake_batch {
     uint64_t woken;
 };
 
+/* Bump w's wake count and clear its sleeping bit; true if it was set (the
+ * waiter sleeps or is about to: it needs a futex_wake).  Release: a waiter
+ * that reads the new value sees our write-back.  A waiter that was awake
+ * re-checks anyway, so repeated commits pay no syscall until it sleeps
+ * again. */
+static bool bump(struct waiter *w)
+{
+    uint32_t old = __atomic_load_n(&w->futex, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&w->futex, &old, (old & ~1u) + 2, true,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+    return old & 1;
+}
+
 static void batch_add(struct wake_batch *wb, struct waiter *w)
 {
     for (unsigned i = 0; i < wb->n; i++)
         if (wb->w[i] == w)
             return; /* already bumped by this commit */
-    /* release: a waiter that reads the new value sees our write-back */
-    __atomic_fetch_add(&w->futex, 1, __ATOMIC_RELEASE);
     wb->woken++;
+    if (!bump(w))
+        return;
     if (wb->n == WAKE_BATCH) {
         futex_wake(&w->futex); /* batch full: wake now, under the lock */
         return;
@@ -429,15 +450,21 @@ void stm_wait_for_change(stm_tx *tx)
     pthread_cleanup_push(wait_cancelled, tx);
     pthread_testcancel();
     for (;;) {
-        uint32_t v = __atomic_load_n(&self.futex, __ATOMIC_ACQUIRE);
+        /* awake: clear the sleeping bit (left set by a spurious return) */
+        uint32_t v = __atomic_and_fetch(&self.futex, ~1u, __ATOMIC_ACQUIRE);
         if (!read_set_holds(tx))
             break;
         if (stm_test_before_sleep != NULL)
             stm_test_before_sleep();
+        /* about to sleep; fails if a writer bumped the count since v:
+         * re-check instead */
+        if (!__atomic_compare_exchange_n(&self.futex, &v, v | 1, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_ACQUIRE))
+            continue;
         /* asynchronous only around the sleep: a cancel acts at once,
          * also one that is already pending */
         pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &t);
-        futex_wait(&self.futex, v);
+        futex_wait(&self.futex, v | 1);
         pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &t);
         /* woken, or the word moved, or a signal: re-check (a waiter
          * re-runs only if a value it read changed) */
@@ -469,8 +496,8 @@ bool stm_wait_block_watched(const void *p, size_t size)
         }
         if (in) {
             __atomic_store_n(&w->stale, 1, __ATOMIC_RELEASE);
-            __atomic_fetch_add(&w->futex, 1, __ATOMIC_RELEASE);
-            futex_wake(&w->futex); /* under the lock: w stays registered */
+            if (bump(w))
+                futex_wake(&w->futex); /* under the lock: w stays registered */
             hit = true;
         }
     }
