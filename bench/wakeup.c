@@ -20,7 +20,7 @@
  *    each block in stm_retry on a TVar of their own (stm_tvar_new); one
  *    thread then commits increments to a TVar nobody waits on, then to
  *    waiter 0's TVar (3 runs each of at least `commits`, default 20000,
- *    and 0.2 s; at most 5 s).  Printed: both commit rates (median), the
+ *    and 0.2 s; at most 2 s).  Printed: both commit rates (median), the
  *    process CPU time (writer and waiters together) per `commits`
  *    commits, the wake-ups issued, how often waiter 0 ran, and how often
  *    the other waiters were woken and went back to sleep during the runs
@@ -253,7 +253,7 @@ static double commit_rate(unsigned waiters)
 
 #define RELEASE UINTPTR_MAX
 #define BURST_MIN_S 0.2
-#define BURST_MAX_S 5.0
+#define BURST_MAX_S 2.0
 
 struct wslot {
     stm_tvar *tv;
@@ -326,6 +326,7 @@ static intptr_t bump_tv(stm_tx *tx, void *arg)
 struct rate {
     double per_s;  /* median of REPS runs */
     double cpu_s;  /* process CPU per `n` commits (all threads) */
+    double ns;     /* the committing thread's CPU per commit */
     uint64_t wakeups;
 };
 
@@ -334,12 +335,13 @@ struct rate {
 static struct rate commit_burst(stm_tvar *tv, unsigned long n)
 {
     struct rate r;
-    double rates[REPS], cpu = 0;
+    double rates[REPS], cpu = 0, mine = 0;
     unsigned long total = 0;
     struct stm_stats s0, s1;
     stm_stats_get(&s0);
     for (int k = 0; k < REPS; k++) {
-        double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s(CLOCK_MONOTONIC), t = t0;
+        double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), m0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+        double t0 = now_s(CLOCK_MONOTONIC), t = t0;
         unsigned long i = 0;
         for (;;) {
             stm_atomically(bump_tv, tv);
@@ -351,11 +353,13 @@ static struct rate commit_burst(stm_tvar *tv, unsigned long n)
         }
         rates[k] = (double)i / (t - t0);
         cpu += now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        mine += now_s(CLOCK_THREAD_CPUTIME_ID) - m0;
         total += i;
     }
     stm_stats_get(&s1);
     r.per_s = median3(rates);
     r.cpu_s = cpu * (double)n / (double)total;
+    r.ns = mine * 1e9 / (double)total;
     r.wakeups = s1.wakeups - s0.wakeups;
     return r;
 }
@@ -382,7 +386,7 @@ static void scale(unsigned w, unsigned long n)
     long z0 = sleeps_of(s, 0, w);
     struct rate u = commit_burst(unwatched, n);
     long z1 = sleeps_of(s, 0, w);
-    struct rate o = { 0, 0, 0 };
+    struct rate o = { 0, 0, 0, 0 };
     long o0 = 0, o1 = 0;
     if (w > 0) {
         o0 = sleeps_of(s, 1, w);
@@ -394,12 +398,13 @@ static void scale(unsigned w, unsigned long n)
         stm_store(s[i].tv, RELEASE);
     for (unsigned i = 0; i < w; i++)
         pthread_join(t[i], NULL);
-    printf("W=%-4u unwatched: %9.0f commits/s, cpu %.3f s, wake-ups %llu, waiters woken %ld", w,
-           u.per_s, u.cpu_s, (unsigned long long)u.wakeups, z1 - z0);
+    printf("W=%-4u unwatched: %9.0f commits/s, writer %.0f ns/commit, cpu %.3f s, wake-ups %llu, "
+           "waiters woken %ld",
+           w, u.per_s, u.ns, u.cpu_s, (unsigned long long)u.wakeups, z1 - z0);
     if (w > 0)
-        printf(" | waiter 0's TVar: %9.0f commits/s, cpu %.3f s, wake-ups %llu, waiter 0 ran "
-               "%lu times, other %u waiters woken %ld times",
-               o.per_s, o.cpu_s, (unsigned long long)o.wakeups, s[0].attempts, w - 1, o1 - o0);
+        printf(" | waiter 0's TVar: %9.0f commits/s, writer %.0f ns/commit, cpu %.3f s, wake-ups "
+               "%llu, waiter 0 ran %lu times, other %u waiters woken %ld times",
+               o.per_s, o.ns, o.cpu_s, (unsigned long long)o.wakeups, s[0].attempts, w - 1, o1 - o0);
     printf("\n");
     for (unsigned i = 0; i < w; i++)
         stm_tvar_free(s[i].tv);
@@ -413,8 +418,9 @@ static void scale_all(unsigned long n)
 {
     static const unsigned ws[] = { 0, 1, 16, 64, 256, 1024 };
     printf("blocking at scale, path %s: commit rates are medians of %d runs of at least %lu "
-           "commits and %.1f s (at most %.0f s); cpu = process CPU per %lu commits; "
-           "woken = sleeps again (voluntary context switches) of the waiter threads\n",
+           "commits and %.1f s (at most %.0f s); writer = the committing thread's CPU time; "
+           "cpu = process CPU per %lu commits; woken = sleeps again (voluntary context "
+           "switches) of the waiter threads\n",
            stm_path(), REPS, n, BURST_MIN_S, BURST_MAX_S, n);
     for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++)
         scale(ws[k], n);
