@@ -466,6 +466,41 @@ START_TEST(writers_wake_only_their_waiters)
 }
 END_TEST
 
+/* A writer of more TVars than a hardware attempt records (STM_HTM_WMAX)
+ * still wakes the waiter of the last one: in hardware it re-runs in
+ * software when someone waits. */
+#define NWIDE_WRITE (STM_HTM_WMAX + 8)
+
+static intptr_t write_many(stm_tx *tx, void *arg)
+{
+    for (int i = NWIDE_WRITE; i >= 1; i--)
+        stm_write(tx, &big[i * 7], stm_read(tx, &big[i * 7]) + 1);
+    stm_write(tx, &big[0], 9);
+    return 0;
+}
+
+START_TEST(wide_writer_wakes)
+{
+    compose_watchdog(30);
+    use_path(_i);
+    stm_test_before_sleep = count_sleep;
+    pthread_t t;
+    pthread_create(&t, NULL, big0_waiter, NULL);
+    wait_sleeps(1);
+    struct stm_stats s0, s1;
+    stm_stats_get(&s0);
+    stm_atomically(write_many, NULL);
+    void *r;
+    pthread_join(t, &r);
+    ck_assert_int_eq((intptr_t)r, 9);
+    stm_stats_get(&s1);
+    ck_assert_uint_eq(s1.wakeups - s0.wakeups, 1);
+    if (_i == PATH_EMU) /* it started in (emulated) hardware, then software */
+        ck_assert_uint_ge(s1.aborts_htm_explicit - s0.aborts_htm_explicit, 1);
+    ck_assert_uint_eq(compose_waiters(), 0);
+}
+END_TEST
+
 /* N waiters on N TVars; each commit wakes exactly its waiter */
 #define NMANY 32
 #define MANY_RELEASE 777
@@ -833,6 +868,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, writers_wake_only_their_waiters, 0, NPATHS);
     tcase_add_loop_test(tc, many_waiters_woken_one_by_one, 0, NPATHS);
     tcase_add_loop_test(tc, coarse_waiter_woken_precisely, 0, NPATHS);
+    tcase_add_loop_test(tc, wide_writer_wakes, 0, NPATHS);
     tcase_add_test(tc, million_read_waiter);
     suite_add_tcase(s, tc);
 
