@@ -316,8 +316,8 @@ stage3() {
 # Thread counts 1, 2, 4 ... and nproc.
 thread_list() {
   local n=$(nproc) t=1 l=""
-  while [ "$t" -lt "$n" ]; do l="$l,$t"; t=$((t * 2)); done
-  echo "${l#,},$n"
+  while [ "$t" -lt "$n" ]; do l="$l$t,"; t=$((t * 2)); done
+  echo "$l$n"
 }
 
 stage4() {
