@@ -24,7 +24,8 @@
  * inside blocks that a pointer TVar designates; replacing such a block (a
  * new stm_alloc block, stm_free of the old one); nested stm_atomically
  * calls; stm_or_else whose first branch retries at random; a blocking
- * stm_retry until a TVar was last written by another thread; sched_yield
+ * stm_retry until a TVar was last written by another thread;
+ * stm_irrevocable in some transactions that cannot retry; sched_yield
  * inside software attempts (more interleavings on a loaded machine).
  * Every written value is unique: the writer's thread, transaction number,
  * attempt number and write number packed into the word.
@@ -149,7 +150,8 @@ enum opkind {
                                     else the n2 after them */
     OP_RETRY_OTHER,              /* retry until x was last written by another
                                     thread (blocks: the waker wakes it) */
-    OP_YIELD
+    OP_YIELD,
+    OP_IRREVOCABLE               /* only in a transaction that cannot retry */
 };
 
 struct op {
@@ -248,6 +250,28 @@ static unsigned gen_ops(struct worker *w, unsigned at, unsigned room, unsigned d
         n++;
     }
     return n;
+}
+
+/* One transaction in 32 that cannot retry (stm_retry after
+ * stm_irrevocable is misuse) turns irrevocable at a random top-level op. */
+static void maybe_irrevocable(struct worker *w)
+{
+    if (w->nops >= MAXOPS || below(w, 32) != 0)
+        return;
+    for (unsigned k = 0; k < w->nops; k++)
+        if (w->ops[k].kind == OP_ORELSE || w->ops[k].kind == OP_RETRY_OTHER)
+            return;
+    unsigned at = below(w, w->nops + 1);
+    /* top level: not inside a nested call's range */
+    for (unsigned k = 0; k < w->nops; k++)
+        if (w->ops[k].kind == OP_NEST) {
+            if (at > k && at <= k + w->ops[k].n1)
+                at = k + w->ops[k].n1 + 1;
+            k += w->ops[k].n1;
+        }
+    memmove(&w->ops[at + 1], &w->ops[at], (w->nops - at) * sizeof w->ops[0]);
+    w->ops[at] = (struct op){OP_IRREVOCABLE, 0, 0, 0, 0};
+    w->nops++;
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -413,6 +437,9 @@ static void run_ops(stm_tx *tx, struct worker *w, const struct op *ops, unsigned
             if (!in_hw())
                 sched_yield();
             break;
+        case OP_IRREVOCABLE:
+            stm_irrevocable(tx);
+            break;
         }
     }
 }
@@ -466,6 +493,7 @@ static void *worker_main(void *p)
         for (unsigned i = 0; i < cfg.round; i++) {
             w->blocking = false;
             w->nops = gen_ops(w, 0, MAXOPS, 0, true);
+            maybe_irrevocable(w);
             if (w->blocking)
                 __atomic_fetch_add(&in_retry_txn, 1, __ATOMIC_SEQ_CST);
             run_txn(w);
