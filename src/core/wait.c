@@ -247,18 +247,22 @@ static void count_woken(stm_tx *tx, const struct wake_batch *wb)
         STM_STAT_ADD(tx, wakeups, wb->woken);
 }
 
-void stm_wake_wlog(stm_tx *tx, const struct stm_wlog *l)
+void stm_wake_wlog_from(stm_tx *tx, const struct stm_wlog *l, size_t from)
 {
-    struct wake_batch wb = { .n = 0, .woken = 0 };
-    for (size_t i = 0; i < l->n; i++)
+    struct wake_batch wb;
+    wb.n = 0;
+    wb.woken = 0;
+    for (size_t i = from; i < l->n; i++)
         wake_addr(&wb, l->e[i].addr);
     count_woken(tx, &wb);
 }
 
-void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n)
+void stm_wake_addrs_from(stm_tx *tx, stm_tvar *const *a, size_t n, size_t from)
 {
-    struct wake_batch wb = { .n = 0, .woken = 0 };
-    for (size_t i = 0; i < n; i++)
+    struct wake_batch wb;
+    wb.n = 0;
+    wb.woken = 0;
+    for (size_t i = from; i < n; i++)
         wake_addr(&wb, a[i]);
     count_woken(tx, &wb);
 }
