@@ -49,10 +49,6 @@ static inline bool stm_norec_commit(stm_tx *tx)
  * unlogged serial reads take stm.h's inline path. */
 void stm_serial_begin(stm_tx *tx, bool logged);
 
-/* Waiters to wake for the TVars written in place (the undo log's
- * addresses); the loads are after the CAS that took seq (see the essay). */
-bool stm_serial_waiters(const stm_tx *tx);
-
 static inline bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
@@ -60,10 +56,9 @@ static inline bool stm_serial_commit(stm_tx *tx)
     if (tx->dirty) {
         /* a new value even if an orElse undid every write: see
          * attempt_leave (attempt.c) */
-        /* nobody waits: the common case, one seq_cst load (the one
-         * stm_waiters_for starts with) */
-        if (__atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) != 0)
-            wake = stm_serial_waiters(tx);
+        /* after the CAS that took seq (see the essay); the waiters of
+         * the undo log's addresses are woken after the release */
+        wake = stm_wait_any();
         s += STM_SEQ_STEP;
     }
     /* release: the in-place stores before the new seq */
