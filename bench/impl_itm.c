@@ -1,9 +1,15 @@
 /* stmbench baseline: GCC's transactional memory (__transaction_atomic,
  * -fgnu-tm, libitm; its default method: serialirr with one thread, ml_wt
- * with more).  libitm has no blocking retry: a full or empty queue is
- * polled with sched_yield() between transactions. */
+ * with more; libitm-ml_wt sets ITM_DEFAULT_METHOD=ml_wt).  libitm has no
+ * blocking retry: a full or empty queue is polled with sched_yield()
+ * between transactions.  On a CPU with RTM libitm may run transactions in
+ * hardware: the path column says which ran (a sample of transactions asks
+ * xtest inside the transaction). */
 #include <sched.h>
 #include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "stmbench.h"
 
@@ -38,6 +44,60 @@ static void transfer(struct bench_world *wd, size_t a, size_t b, intptr_t amt)
     __transaction_atomic {
         itm_bank_transfer(NULL, wd->acc, a, b, amt);
     }
+}
+
+/* bank-nested: withdraw and deposit are transactions of their own, nested
+ * in transfer's (libitm flattens them) */
+static void withdraw(stm_tvar *acct, intptr_t amt)
+{
+    __transaction_atomic {
+        acct->word -= (uintptr_t)amt;
+    }
+}
+
+static void deposit(stm_tvar *acct, intptr_t amt)
+{
+    __transaction_atomic {
+        acct->word += (uintptr_t)amt;
+    }
+}
+
+static void transfer_nested(struct bench_world *wd, size_t a, size_t b, intptr_t amt)
+{
+    __transaction_atomic {
+        withdraw(&wd->acc[a], amt);
+        deposit(&wd->acc[b], amt);
+    }
+}
+
+/* Did libitm run this transaction in hardware?  transaction_pure: called
+ * as it is, also from the uninstrumented code libitm runs inside xbegin. */
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((transaction_pure, target("rtm"))) static int in_hw(void)
+{
+    return _xtest();
+}
+#else
+__attribute__((transaction_pure)) static int in_hw(void)
+{
+    return 0;
+}
+#endif
+
+static const char *path(void)
+{
+    static stm_tvar probe;
+    static int hw; /* static: live across libitm's begin (returns twice) */
+    hw = 0;
+    for (int i = 0; i < 1000; i++) {
+        int h;
+        __transaction_atomic {
+            probe.word++;
+            h = in_hw();
+        }
+        hw += h;
+    }
+    return hw == 0 ? "itm-sw" : hw == 1000 ? "itm-htm" : "itm-mixed";
 }
 
 static intptr_t sum(struct bench_world *wd)
@@ -96,6 +156,13 @@ static void stop(struct bench_world *wd)
 
 const struct bench_impl bench_impl_libitm = {
     .name = "libitm", .supports = supports, .setup = setup,
-    .transfer = transfer, .sum = sum, .set_op = set_op,
-    .queue_op = queue_op, .stop = stop,
+    .transfer = transfer, .transfer_nested = transfer_nested, .sum = sum,
+    .set_op = set_op, .queue_op = queue_op, .stop = stop, .path = path,
+};
+
+const struct bench_impl bench_impl_libitm_mlwt = {
+    .name = "libitm-ml_wt", .supports = supports, .setup = setup,
+    .transfer = transfer, .transfer_nested = transfer_nested, .sum = sum,
+    .set_op = set_op, .queue_op = queue_op, .stop = stop, .path = path,
+    .env = "ITM_DEFAULT_METHOD=ml_wt",
 };

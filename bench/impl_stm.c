@@ -54,6 +54,44 @@ static void transfer(struct bench_world *wd, size_t a, size_t b, intptr_t amt)
     stm_atomically(tx_transfer, &x);
 }
 
+/* bank-nested: withdraw and deposit are complete transactions of their
+ * own; transfer runs them inside its transaction, which they join (flat
+ * nesting) -- the seed's transfer, and the shape a program composing
+ * library calls has. */
+struct acct_arg {
+    stm_tvar *acct;
+    intptr_t amt;
+};
+
+static intptr_t tx_withdraw(stm_tx *tx, void *p)
+{
+    struct acct_arg *a = p;
+    stm_write_int(tx, a->acct, stm_read_int(tx, a->acct) - a->amt);
+    return 1;
+}
+
+static intptr_t tx_deposit(stm_tx *tx, void *p)
+{
+    struct acct_arg *a = p;
+    stm_write_int(tx, a->acct, stm_read_int(tx, a->acct) + a->amt);
+    return 1;
+}
+
+static intptr_t tx_transfer_nested(stm_tx *tx, void *p)
+{
+    (void)tx;
+    struct xfer_arg *x = p;
+    struct acct_arg w = {&x->acc[x->a], x->amt}, d = {&x->acc[x->b], x->amt};
+    stm_atomically(tx_withdraw, &w);
+    return stm_atomically(tx_deposit, &d);
+}
+
+static void transfer_nested(struct bench_world *wd, size_t a, size_t b, intptr_t amt)
+{
+    struct xfer_arg x = {wd->acc, a, b, amt};
+    stm_atomically(tx_transfer_nested, &x);
+}
+
 static intptr_t tx_sum(stm_tx *tx, void *p)
 {
     struct bench_world *wd = p;
@@ -152,11 +190,15 @@ static void stop(struct bench_world *wd)
 #define LIBSTM_IMPL(nm, mode)                                                  \
     {                                                                          \
         .name = nm, .stm_mode = mode, .supports = supports, .setup = setup,    \
-        .transfer = transfer, .sum = sum, .set_op = set_op,                    \
+        .transfer = transfer, .transfer_nested = transfer_nested, .sum = sum,  \
+        .set_op = set_op,                                                      \
         .queue_op = queue_op, .queue_left = queue_left, .stop = stop           \
     }
 
+/* libstm-stm: the software default (STM_MODE=stm); libstm-norec: NOrec
+ * only, every attempt logged; libstm-serial: every transaction serial */
 const struct bench_impl bench_impl_libstm_stm = LIBSTM_IMPL("libstm-stm", "stm");
+const struct bench_impl bench_impl_libstm_norec = LIBSTM_IMPL("libstm-norec", "norec");
 const struct bench_impl bench_impl_libstm_serial = LIBSTM_IMPL("libstm-serial", "serial");
 const struct bench_impl bench_impl_libstm_auto = LIBSTM_IMPL("libstm-auto", "auto");
 const struct bench_impl bench_impl_libstm_htm = LIBSTM_IMPL("libstm-htm", "htm");

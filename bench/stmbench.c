@@ -25,22 +25,22 @@
 
 #include "stmbench.h"
 
-extern const struct bench_impl bench_impl_libstm_stm, bench_impl_libstm_serial,
-    bench_impl_libstm_auto, bench_impl_libstm_htm, bench_impl_seq, bench_impl_mutex,
-    bench_impl_rwlock, bench_impl_finelock;
+extern const struct bench_impl bench_impl_libstm_stm, bench_impl_libstm_norec,
+    bench_impl_libstm_serial, bench_impl_libstm_auto, bench_impl_libstm_htm, bench_impl_seq,
+    bench_impl_mutex, bench_impl_rwlock, bench_impl_finelock;
 
 static const struct bench_impl *const all_impls[] = {
-    &bench_impl_libstm_stm, &bench_impl_libstm_htm, &bench_impl_libstm_auto,
-    &bench_impl_libstm_serial, &bench_impl_seq, &bench_impl_mutex,
+    &bench_impl_libstm_stm, &bench_impl_libstm_norec, &bench_impl_libstm_htm,
+    &bench_impl_libstm_auto, &bench_impl_libstm_serial, &bench_impl_seq, &bench_impl_mutex,
     &bench_impl_rwlock, &bench_impl_finelock,
 #ifdef STMBENCH_HAVE_ITM
-    &bench_impl_libitm,
+    &bench_impl_libitm, &bench_impl_libitm_mlwt,
 #endif
 };
 #define NIMPLS (sizeof all_impls / sizeof all_impls[0])
 
-static const char *const workload_names[W_COUNT] = {"bank", "intset-list", "intset-skip",
-                                                    "intset-hash", "queue"};
+static const char *const workload_names[W_COUNT] = {
+    "bank", "intset-list", "intset-skip", "intset-hash", "queue", "bank-nested", "report"};
 
 /* ---------------------------------------------------------------- child */
 
@@ -95,7 +95,18 @@ static void *worker(void *p)
     uint64_t limit = wd->p.ops ? wd->p.ops : UINT64_MAX;
     while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED) && ops < limit) {
         switch (wd->p.w) {
-        case W_BANK: {
+        case W_REPORT: {
+            intptr_t s = im->sum(wd);
+            if (s != wd->total) {
+                fprintf(stderr, "stmbench: %s: report saw total %ld, expected %ld\n",
+                        im->name, (long)s, (long)wd->total);
+                __atomic_store_n(&wd->bad, 1, __ATOMIC_RELAXED);
+            }
+            t->reports++;
+            break;
+        }
+        case W_BANK:
+        case W_BANKN: {
             uint64_t r = bench_rand(&rng);
             if (report_cut != 0 && r < report_cut) {
                 intptr_t s = im->sum(wd);
@@ -107,8 +118,11 @@ static void *worker(void *p)
                 t->reports++;
             } else {
                 uint64_t r2 = bench_rand(&rng);
-                im->transfer(wd, (size_t)(r2 % wd->p.accounts),
-                             (size_t)((r2 >> 32) % wd->p.accounts), 1);
+                void (*xfer)(struct bench_world *, size_t, size_t, intptr_t) = im->transfer;
+                if (wd->p.w == W_BANKN && im->transfer_nested)
+                    xfer = im->transfer_nested;
+                xfer(wd, (size_t)(r2 % wd->p.accounts), (size_t)((r2 >> 32) % wd->p.accounts),
+                     1);
             }
             break;
         }
@@ -182,6 +196,8 @@ static void world_init(struct bench_world *wd)
     const struct bench_params *p = &wd->p;
     switch (p->w) {
     case W_BANK:
+    case W_BANKN:
+    case W_REPORT:
         wd->acc = xcalloc(p->accounts, sizeof *wd->acc);
         for (size_t i = 0; i < p->accounts; i++)
             stm_tvar_init(&wd->acc[i], 1000);
@@ -263,6 +279,8 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
     wd->p = *p;
     world_init(wd);
     im->setup(wd);
+    /* libitm's path is asked after the run: its probe transactions in
+     * this thread would make libitm pick its multi-threaded method */
     snprintf(res->path, sizeof res->path, "%s", im->stm_mode ? stm_path() : "-");
 
     /* populate half the key range through the implementation itself */
@@ -318,12 +336,16 @@ static void run_child(const struct bench_impl *im, const struct bench_params *p,
     }
     if (im->stm_mode)
         stm_stats_get(&res->stats);
+    else if (im->path)
+        snprintf(res->path, sizeof res->path, "%s", im->path());
 
     const char *err = NULL;
     if (__atomic_load_n(&wd->bad, __ATOMIC_RELAXED))
         err = "a report saw a wrong total";
     switch (p->w) {
-    case W_BANK: {
+    case W_BANK:
+    case W_BANKN:
+    case W_REPORT: {
         intptr_t s = 0;
         for (size_t i = 0; i < p->accounts; i++)
             s += (intptr_t)wd->acc[i].word;
@@ -376,6 +398,8 @@ static bool measure(const struct bench_impl *im, const struct bench_params *p,
         close(fd[0]);
         if (im->stm_mode)
             setenv("STM_MODE", im->stm_mode, 1);
+        if (im->env)
+            putenv((char *)im->env);
         struct bench_result r;
         memset(&r, 0, sizeof r);
         run_child(im, p, &r);
@@ -420,7 +444,11 @@ static void params_str(const struct bench_params *p, char *buf, size_t n)
 {
     switch (p->w) {
     case W_BANK:
+    case W_BANKN:
         snprintf(buf, n, "A=%zu R=%g", p->accounts, p->report);
+        break;
+    case W_REPORT:
+        snprintf(buf, n, "A=%zu", p->accounts);
         break;
     case W_QUEUE:
         snprintf(buf, n, "cap=%zu", p->capacity);
@@ -477,7 +505,7 @@ static void print_table(struct config *cs, size_t n)
                    (unsigned long long)st->aborts_htm_other,
                    (unsigned long long)st->retries_blocked);
         }
-        if (c->p.w == W_BANK && c->p.report > 0)
+        if ((c->p.w == W_BANK || c->p.w == W_BANKN) && c->p.report > 0)
             printf(" reports=%llu", (unsigned long long)r->reports);
         printf("\n");
     }
@@ -566,15 +594,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: stmbench [options]\n"
-            "  -w, --workload LIST   bank,intset-list,intset-skip,intset-hash,queue or all"
-            " (default all)\n"
+            "  -w, --workload LIST   bank,intset-list,intset-skip,intset-hash,queue,\n"
+            "                        bank-nested,report or all (default all)\n"
             "  -i, --impl LIST       implementations (default: all that apply):\n"
-            "                        libstm-stm libstm-htm libstm-auto libstm-serial seq"
-            " mutex rwlock finelock libitm\n"
+            "                        libstm-stm libstm-norec libstm-htm libstm-auto\n"
+            "                        libstm-serial seq mutex rwlock finelock libitm\n"
+            "                        libitm-ml_wt\n"
             "  -t, --threads LIST    thread counts (default 1,2,4,8)\n"
             "  -d, --duration S      seconds per run (default 1)\n"
             "  -r, --repeat N        runs per point; the median is reported (default 3)\n"
-            "  -A, --accounts LIST   bank accounts (default 4096)\n"
+            "  -A, --accounts LIST   bank, bank-nested, report: accounts (default 4096)\n"
             "  -R, --report LIST     bank share of full-sum reports, 0..1 (default 0)\n"
             "  -K, --keys LIST       intset key range (default 4096)\n"
             "  -U, --update LIST     intset update percentage (default 10)\n"
@@ -726,7 +755,10 @@ int main(int argc, char **argv)
     for (int w = 0; w < W_COUNT; w++) {
         if (!wsel[w])
             continue;
-        size_t na = w == W_BANK ? nacc * nrep : w == W_QUEUE ? 1 : nkeys * nupd;
+        size_t na = w == W_BANK || w == W_BANKN ? nacc * nrep
+                    : w == W_REPORT           ? nacc
+                    : w == W_QUEUE            ? 1
+                                              : nkeys * nupd;
         for (size_t a = 0; a < na; a++)
             for (size_t ti = 0; ti < nthr; ti++)
                 for (size_t k = 0; k < NIMPLS; k++) {
@@ -746,9 +778,11 @@ int main(int argc, char **argv)
                     c->p.duration = duration;
                     c->p.capacity = capacity;
                     c->p.ops = nops;
-                    if (w == W_BANK) {
+                    if (w == W_BANK || w == W_BANKN) {
                         c->p.accounts = (size_t)acc[a / nrep];
                         c->p.report = rep[a % nrep];
+                    } else if (w == W_REPORT) {
+                        c->p.accounts = (size_t)acc[a];
                     } else if (w != W_QUEUE) {
                         c->p.keys = (size_t)keys[a / nupd];
                         c->p.update = (unsigned)upd[a % nupd];

@@ -15,8 +15,17 @@ enum bench_workload {
     W_SKIP,
     W_HASH,
     W_QUEUE,
+    W_BANKN,  /* bank, transfer = withdraw then deposit, each its own
+                 transaction, composed by nesting (the seed's shape) */
+    W_REPORT, /* read-only: every operation sums all A accounts */
     W_COUNT
 };
+
+/* the workloads over the bank's accounts */
+static inline int bench_is_bank(enum bench_workload w)
+{
+    return w == W_BANK || w == W_BANKN || w == W_REPORT;
+}
 
 enum { BENCH_SET_CONTAINS, BENCH_SET_INSERT, BENCH_SET_REMOVE };
 
@@ -90,6 +99,10 @@ struct bench_impl {
     bool (*supports)(enum bench_workload w);
     void (*setup)(struct bench_world *wd);
     void (*transfer)(struct bench_world *wd, size_t a, size_t b, intptr_t amt);
+    /* the nested-composition transfer (bank-nested); NULL: the
+     * implementation cannot compose two of its own atomic operations into
+     * one (a lock), and runs `transfer` instead */
+    void (*transfer_nested)(struct bench_world *wd, size_t a, size_t b, intptr_t amt);
     intptr_t (*sum)(struct bench_world *wd);
     bool (*set_op)(struct bench_world *wd, int op, uintptr_t key, unsigned level);
     /* enq: *v in; deq: *v out.  false: stopped */
@@ -98,10 +111,14 @@ struct bench_impl {
     /* after the run: sum of the items left in the queue; NULL: the ring in
      * wd->queue holds them */
     uintptr_t (*queue_left)(struct bench_world *wd);
+    /* NAME=VALUE put in the environment of the measuring child, or NULL */
+    const char *env;
+    /* what ran, for the path column when stm_mode is NULL (or NULL) */
+    const char *(*path)(void);
 };
 
 #ifdef STMBENCH_HAVE_ITM
-extern const struct bench_impl bench_impl_libitm;
+extern const struct bench_impl bench_impl_libitm, bench_impl_libitm_mlwt;
 #endif
 
 /* The hash set's bucket of a key (keys are 1..K, nbuckets a power of 2). */

@@ -57,7 +57,7 @@ static long field_of(const struct stm_config *c, enum field f)
 #define NUMSER "an integer from 1 to 1000000"
 #define BOOL "0 or 1"
 #define NUM2 "an integer from 0 to 2"
-#define MODES "auto, htm, stm, serial"
+#define MODES "auto, htm, stm, norec, serial"
 
 /* One row: variable, value, and either the parsed field value (warning ==
  * NULL) or the exact warning line expected (and the default kept). */
@@ -73,6 +73,9 @@ static const struct row {
     {"STM_MODE", F_MODE, "htm", STM_CFG_HTM, NULL},
     {"STM_MODE", F_MODE, "stm", STM_CFG_STM, NULL},
     {"STM_MODE", F_MODE, "serial", STM_CFG_SERIAL, NULL},
+    {"STM_MODE", F_MODE, "norec", STM_CFG_NOREC, NULL},
+    {"STM_MODE", F_MODE, "NOREC", 0,
+     "libstm: warning: STM_MODE=\"NOREC\" is invalid (accepted: " MODES "); using the default auto\n"},
     {"STM_MODE", F_MODE, "STM", 0,
      "libstm: warning: STM_MODE=\"STM\" is invalid (accepted: " MODES "); using the default auto\n"},
     {"STM_MODE", F_MODE, "", 0,

@@ -77,11 +77,11 @@ static int parse_bool(const char *name, stm_getenv_fn get, void *ctx, FILE *warn
     return 1;
 }
 
-static const char *const mode_names[] = {"auto", "htm", "stm", "serial"};
+static const char *const mode_names[] = {"auto", "htm", "stm", "serial", "norec"};
 
 const char *stm_config_mode_name(int mode)
 {
-    if (mode < 0 || mode > STM_CFG_SERIAL)
+    if (mode < 0 || mode > STM_CFG_NOREC)
         return "?";
     return mode_names[mode];
 }
@@ -95,13 +95,13 @@ int stm_config_parse(struct stm_config *cfg, stm_getenv_fn get, void *ctx, FILE 
     const char *m = get("STM_MODE", ctx);
     if (m != NULL) {
         int found = -1;
-        for (int i = 0; i <= STM_CFG_SERIAL; i++)
+        for (int i = 0; i <= STM_CFG_NOREC; i++)
             if (strcmp(m, mode_names[i]) == 0)
                 found = i;
         if (found >= 0) {
             cfg->mode = found;
         } else {
-            warn_value(warn, "STM_MODE", m, "auto, htm, stm, serial", "auto");
+            warn_value(warn, "STM_MODE", m, "auto, htm, stm, norec, serial", "auto");
             bad++;
         }
     }

@@ -9,8 +9,9 @@
 enum stm_config_mode {
     STM_CFG_AUTO = 0,
     STM_CFG_HTM,
-    STM_CFG_STM,
-    STM_CFG_SERIAL
+    STM_CFG_STM,     /* software: unlogged first attempts, adaptive */
+    STM_CFG_SERIAL,
+    STM_CFG_NOREC    /* software, NOrec only: every attempt logs its reads */
 };
 
 struct stm_config {

@@ -125,6 +125,10 @@ struct stm_tx {
     unsigned sw_aborts;       /* validation aborts so far */
     bool sw_serial;           /* next attempt: serial */
     bool sw_logged;           /* next attempt: keeps a read log */
+    bool sw_adaptive;         /* contention adaptation applies */
+    /* contention adaptation (atomically.c) */
+    uint32_t contention;      /* average aborts per transaction, scaled */
+    unsigned serial_left;     /* transactions still to start serially */
     struct stm_orelse_frame *orelse;
 
     struct stm_ptrlog allocs; /* stm_alloc blocks, freed on abort */

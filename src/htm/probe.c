@@ -53,8 +53,9 @@ void stm_probe_decide(const struct stm_cpu_facts *f, const struct stm_config *cf
         result(out, STM_HTM_NONE, "STM_MODE=serial: every transaction runs serially");
         return;
     }
-    if (cfg->mode == STM_CFG_STM) {
-        result(out, STM_HTM_NONE, "STM_MODE=stm: hardware disabled");
+    if (cfg->mode == STM_CFG_STM || cfg->mode == STM_CFG_NOREC) {
+        result(out, STM_HTM_NONE, cfg->mode == STM_CFG_STM ? "STM_MODE=stm: hardware disabled"
+                                                           : "STM_MODE=norec: hardware disabled");
         return;
     }
     int native = f->arch == STM_ARCH_X86 ? STM_HTM_RTM

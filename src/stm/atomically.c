@@ -80,6 +80,37 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
     }
 }
 
+/*
+ * Contention adaptation (the default software path, STM_MODE=stm or auto
+ * without hardware; not with STM_MODE=norec or serial).  Each thread keeps
+ * an exponentially weighted average of the aborts its software
+ * transactions suffered (weight 1/8, one abort = STM_CONTENTION_ONE).
+ * When it reaches STM_CONTENTION_SERIAL (on average one abort per two
+ * transactions) the thread runs its next STM_SERIAL_STREAK transactions
+ * serially, which cannot abort, then measures again: under heavy conflict
+ * it runs at the serial mode's speed, under light conflict optimistically.
+ * Per thread, so that measuring costs no shared write; RSTM's adaptive
+ * runtime (Spear, "Lightweight, robust adaptivity for software
+ * transactional memory", SPAA 2010) switches algorithms on such measured
+ * abort rates too, process-wide.
+ */
+#define STM_CONTENTION_ONE 256u
+#define STM_CONTENTION_SERIAL 1024u
+#define STM_SERIAL_STREAK 64u
+
+static void __attribute__((noinline)) adapt(stm_tx *tx)
+{
+    if (!tx->sw_adaptive)
+        return;
+    uint32_t c = tx->contention;
+    c = c - (c >> 3) + tx->sw_aborts * STM_CONTENTION_ONE;
+    if (c >= STM_CONTENTION_SERIAL) {
+        tx->serial_left = STM_SERIAL_STREAK; /* counted in commits_serial */
+        c = 0;
+    }
+    tx->contention = c;
+}
+
 /* One software or serial attempt, from begin to the committed clean-up.
  * An ordinary function (no restart point in its frame), so that the
  * compiler keeps tx in a register; run_software's frame holds the restart
@@ -104,6 +135,8 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
         STM_STAT_INC(tx, commits_stm);
     }
     stm_attempt_committed(tx, wake);
+    if (__builtin_expect((tx->sw_aborts | tx->contention) != 0, 0))
+        adapt(tx);
     return r;
 }
 
@@ -128,7 +161,7 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
     tx->sw_fn = fn;
     tx->sw_arg = arg;
     tx->sw_aborts = 0;
-    tx->sw_serial = start_serial || stm_config()->mode == STM_CFG_SERIAL;
+    int mode = stm_config()->mode;
     /* unlogged first attempts only where hw_commits cannot move (tx.h);
      * htm_enabled is set before any transaction runs */
     bool logged = __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
@@ -136,6 +169,19 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
         tx->logged_left--;
         logged = true;
     }
+    bool serial = start_serial;
+    if (tx->serial_left != 0) {
+        tx->serial_left--;
+        serial = true;
+    }
+    tx->sw_adaptive = true;
+    if (__builtin_expect(mode >= STM_CFG_SERIAL, 0)) {
+        /* STM_MODE=serial: all serial; STM_MODE=norec: NOrec, logged */
+        tx->sw_adaptive = false;
+        serial = mode == STM_CFG_SERIAL || start_serial;
+        logged = logged || mode == STM_CFG_NOREC;
+    }
+    tx->sw_serial = serial;
     tx->sw_logged = logged;
     return sw_frame(tx);
 }
