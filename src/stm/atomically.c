@@ -82,13 +82,17 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
 
 /*
  * Contention adaptation (the default software path, STM_MODE=stm or auto
- * without hardware; not with STM_MODE=norec or serial).  Each thread keeps
- * an exponentially weighted average of the aborts its software
- * transactions suffered (weight 1/8, one abort = STM_CONTENTION_ONE).
- * When it reaches STM_CONTENTION_SERIAL (on average one abort per two
- * transactions) the thread runs its next STM_SERIAL_STREAK transactions
- * serially, which cannot abort, then measures again: under heavy conflict
- * it runs at the serial mode's speed, under light conflict optimistically.
+ * without hardware; not with STM_MODE=norec or serial, and not where a
+ * hardware path exists: there the hardware policy adapts, per site).  Each
+ * thread keeps an exponentially weighted average of how many of its
+ * software transactions had to abort (weight 1/8, an aborted transaction
+ * = STM_CONTENTION_ONE, however often it aborted: one long starved
+ * transaction is STM_SERIAL_AFTER's business, not a sign of contention).
+ * When it reaches STM_CONTENTION_SERIAL (about half of the recent
+ * transactions aborted) the thread runs its next STM_SERIAL_STREAK
+ * transactions serially, which cannot abort, then measures again: under
+ * heavy conflict it runs at the serial mode's speed, under light conflict
+ * optimistically.
  * Per thread, so that measuring costs no shared write; RSTM's adaptive
  * runtime (Spear, "Lightweight, robust adaptivity for software
  * transactional memory", SPAA 2010) switches algorithms on such measured
@@ -103,7 +107,7 @@ static void __attribute__((noinline)) adapt(stm_tx *tx)
     if (!tx->sw_adaptive)
         return;
     uint32_t c = tx->contention;
-    c = c - (c >> 3) + tx->sw_aborts * STM_CONTENTION_ONE;
+    c = c - (c >> 3) + (tx->sw_aborts != 0 ? STM_CONTENTION_ONE : 0);
     if (c >= STM_CONTENTION_SERIAL) {
         tx->serial_left = STM_SERIAL_STREAK; /* counted in commits_serial */
         c = 0;
@@ -174,7 +178,7 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
         tx->serial_left--;
         serial = true;
     }
-    tx->sw_adaptive = true;
+    tx->sw_adaptive = !__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
     if (__builtin_expect(mode >= STM_CFG_SERIAL, 0)) {
         /* STM_MODE=serial: all serial; STM_MODE=norec: NOrec, logged */
         tx->sw_adaptive = false;
