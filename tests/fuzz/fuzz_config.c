@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lines != n)
         abort();
 
-    if (cfg.mode < STM_CFG_AUTO || cfg.mode > STM_CFG_SERIAL)
+    if (cfg.mode < STM_CFG_AUTO || cfg.mode > STM_CFG_NOREC)
         abort();
     if (warned[0] && cfg.mode != dflt.mode)
         abort();
