@@ -768,6 +768,13 @@ int main(int argc, char **argv)
     free(slot);
     pthread_barrier_destroy(&round_start);
     pthread_barrier_destroy(&round_end);
+    if (res.violations > 0) {
+        printf("violations by kind:");
+        for (int k = 0; k < H_KINDS; k++)
+            if (res.by_kind[k] > 0)
+                printf(" %s %" PRIu64, h_kind_name[k], res.by_kind[k]);
+        printf("\n");
+    }
     if (BROKEN)
         return res.violations ? 0 : 1;
     return res.violations ? 1 : 0;
