@@ -642,6 +642,13 @@ static void parse(int argc, char **argv)
         usage();
     if (cfg.round > cfg.per_thread)
         cfg.round = cfg.per_thread;
+    /* the checker keeps a reachability bitset over 3 nodes per transaction
+     * of a round: about (3 * transactions)^2 / 8 bytes, 72 MB at 8000 */
+    if ((uint64_t)cfg.threads * cfg.round > 8000) {
+        cfg.round = 8000 / cfg.threads ? 8000 / cfg.threads : 1;
+        if (!cfg.quiet)
+            printf("--round lowered to %u (checker memory)\n", cfg.round);
+    }
     if (!cfg.alloc)
         cfg.nblocks = 0;
 }
