@@ -77,8 +77,9 @@ void stm_wake_all(stm_tx *tx)
  * logged value changed: checking in order finds that change before
  * touching the freed TVar, and the read-side section keeps everything
  * checked from being freed during the check. */
-static bool read_set_holds(const stm_tx *tx)
+static bool read_set_holds(const void *arg)
 {
+    const stm_tx *tx = arg;
     bool holds = true;
     urcu_memb_read_lock();
     /* wait out a writeback in progress so that we compare against whole
@@ -107,14 +108,20 @@ static uint64_t read_set_buckets(const stm_tx *tx)
 
 void stm_wait_for_change(stm_tx *tx)
 {
+    stm_wait_until_changed(tx, read_set_buckets(tx), read_set_holds, tx);
+    tx->rlog.n = 0;
+}
+
+void stm_wait_until_changed(stm_tx *tx, uint64_t mine, bool (*holds)(const void *arg),
+                            const void *arg)
+{
     STM_STAT_INC(tx, retries_blocked);
-    uint64_t mine = read_set_buckets(tx);
     __atomic_fetch_add(&stm_waitq.waiters.v, 1, __ATOMIC_SEQ_CST);
     for (uint64_t m = mine; m != 0; m &= m - 1)
         __atomic_fetch_add(&stm_waitq.bucket[__builtin_ctzll(m)], 1, __ATOMIC_SEQ_CST);
     for (;;) {
         uint32_t w = __atomic_load_n(&stm_waitq.wake_seq, __ATOMIC_ACQUIRE);
-        if (!read_set_holds(tx))
+        if (!holds(arg))
             break;
         if (stm_test_before_sleep != NULL)
             stm_test_before_sleep();
@@ -125,5 +132,4 @@ void stm_wait_for_change(stm_tx *tx)
     for (uint64_t m = mine; m != 0; m &= m - 1)
         __atomic_fetch_sub(&stm_waitq.bucket[__builtin_ctzll(m)], 1, __ATOMIC_RELEASE);
     __atomic_fetch_sub(&stm_waitq.waiters.v, 1, __ATOMIC_RELEASE);
-    tx->rlog.n = 0;
 }

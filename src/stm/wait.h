@@ -46,6 +46,14 @@ void stm_wake_all(stm_tx *tx);
  * The read log must be non-empty; it is cleared on return. */
 void stm_wait_for_change(stm_tx *tx);
 
+/* The same wait for a read set libstm does not log itself (libstm-itm's
+ * byte-granular one): announce in the buckets of `buckets`, then sleep
+ * until holds(arg) returns false.  holds must wait out an odd seq with a
+ * seq_cst load first and compare against memory inside a read-side
+ * section, as read_set_holds in wait.c does.  Counted in tx's stats. */
+void stm_wait_until_changed(stm_tx *tx, uint64_t buckets, bool (*holds)(const void *arg),
+                            const void *arg);
+
 /* Test hook: called between the last re-check and the sleep, to widen the
  * lost-wake-up window in tests.  NULL in production. */
 extern void (*stm_test_before_sleep)(void);
