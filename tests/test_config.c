@@ -7,7 +7,7 @@
 
 #include "check_util.h"
 #include "stm.h"
-#include "stm/config.h"
+#include "core/config.h"
 
 /* A fake environment: at most a few NAME=VALUE pairs. */
 struct fake_env {

@@ -8,7 +8,7 @@
 
 #include "check_util.h"
 #include "stm.h"
-#include "stm/wait.h"
+#include "core/wait.h"
 
 static stm_tvar counter = STM_TVAR_INIT(0);
 

@@ -1,9 +1,10 @@
 /* TVar access: dispatch on the path of the running attempt. */
+#include "../core/misuse.h"
+#include "../core/tx.h"
+#include "../core/wait.h"
 #include "../fallback/norec.h"
 #include "../htm/htm.h"
-#include "misuse.h"
-#include "tx.h"
-#include "wait.h"
+#include "runtime.h"
 
 static void __attribute__((noinline, cold)) bad_access(const char *call, const stm_tx *tx,
                                                       const void *tv)

@@ -5,11 +5,24 @@
 
 #include <stdio.h>
 
+#include "../core/tx.h"
 #include "stm.h"
 
 /* Idempotent, thread-safe; every entry point that needs the configuration
  * or the chosen path calls it (stm_tx_create does). */
 void stm_runtime_init(void);
+
+/* This thread's descriptor, created (and the thread registered) on first
+ * use (thread.c). */
+stm_tx *stm_tx_create(void);
+
+static inline stm_tx *stm_tx_self(void)
+{
+    stm_tx *tx = stm_tls_tx;
+    if (__builtin_expect(tx == NULL, 0))
+        tx = stm_tx_create();
+    return tx;
+}
 
 /* Sum the counters of every live and exited thread into *out. */
 void stm_registry_sum(struct stm_stats *out);

@@ -6,14 +6,13 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "../core/attempt.h"
+#include "../core/config.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
+#include "../core/tx.h"
 #include "../htm/htm.h"
-#include "config.h"
-#include "memory.h"
-#include "misuse.h"
 #include "runtime.h"
-#include "tx.h"
-
-__thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static stm_tx *live_threads;

@@ -1,4 +1,4 @@
-/* libFuzzer target for the environment parser (src/stm/config.c).
+/* libFuzzer target for the environment parser (src/core/config.c).
  *
  * Input: up to seven values separated by NUL bytes, one per variable in the
  * order of `names` below; a missing piece leaves the variable unset.

@@ -53,11 +53,11 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
-#include "../../stm/hybrid.h"
-#include "../../stm/memory.h"
-#include "../../stm/misuse.h"
-#include "../../stm/tx.h"
-#include "../../stm/wait.h"
+#include "../../core/hybrid.h"
+#include "../../core/memory.h"
+#include "../../core/misuse.h"
+#include "../../core/tx.h"
+#include "../../core/wait.h"
 #include "../htm.h"
 
 /* per-thread attempt state */
@@ -218,7 +218,7 @@ enum stm_htm_cause stm_emu_decode(uint64_t status)
  * its allocations) and resume at the begin with `status`. */
 static __attribute__((noreturn)) void emu_fail(uint64_t status, int format)
 {
-    stm_tx *tx = stm_tx_self();
+    stm_tx *tx = stm_tls_tx; /* exists: we are inside a transaction */
     stm_wlog_clear(&tx->wlog);
     stm_mem_undo_allocs(tx, 0);
     if (active) {
@@ -272,7 +272,7 @@ void stm_emu_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 
 int stm_emu_end(void)
 {
-    stm_tx *tx = stm_tx_self();
+    stm_tx *tx = stm_tls_tx; /* exists: we are inside a transaction */
     bool wake = false;
     if (tx->wlog.n != 0) {
         uint64_t s = snap;

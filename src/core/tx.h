@@ -1,4 +1,5 @@
-/* The per-thread transaction descriptor and its logs.  Internal. */
+/* The per-thread transaction descriptor and its logs: the bottom of the
+ * core (src/core/), below both back ends.  Internal. */
 #ifndef STM_SRC_TX_H
 #define STM_SRC_TX_H
 
@@ -114,18 +115,10 @@ struct stm_tx {
                      __ATOMIC_RELAXED)
 #define STM_STAT_INC(tx, field) STM_STAT_ADD(tx, field, 1)
 
-/* This thread's descriptor, created (and the thread registered) on first
- * use.  initial-exec TLS: one instruction, no __tls_get_addr call. */
+/* This thread's descriptor, NULL until the front creates it on the
+ * thread's first use (stm_tx_self, src/stm/runtime.h).  initial-exec TLS:
+ * one instruction, no __tls_get_addr call.  Defined in attempt.c. */
 extern __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
-stm_tx *stm_tx_create(void);
-
-static inline stm_tx *stm_tx_self(void)
-{
-    stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx == NULL, 0))
-        tx = stm_tx_create();
-    return tx;
-}
 
 /* The software attempt's restart point.  __builtin_setjmp/longjmp keep
  * only the frame and stack pointers and the resume address (the compiler
@@ -151,13 +144,6 @@ static inline stm_tx *stm_tx_self(void)
 #define STM_SETJMP(jb) __builtin_setjmp((void **)(jb))
 #define STM_LONGJMP(jb) __builtin_longjmp((void **)(jb), 1)
 #endif
-
-/* Abandon the current software attempt: undo its side effects and longjmp
- * to stm_atomically's frame with `reason`. */
-__attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason);
-
-/* The thread exits inside a transaction: release what the attempt holds. */
-void stm_tx_leave_for_exit(stm_tx *tx);
 
 /* Log helpers (src/stm/log.c).  Growth doubles; logs live as long as the
  * thread, so steady state does no allocation. */
