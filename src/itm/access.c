@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stm/hybrid.h"
-#include "../stm/misuse.h"
+#include "../core/hybrid.h"
+#include "../core/misuse.h"
 #include "itm.h"
 
 static uint64_t load_piece(uintptr_t a, unsigned size)

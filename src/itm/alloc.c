@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <urcu/urcu-memb.h>
 
-#include "../stm/memory.h"
-#include "../stm/misuse.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
 #include "../htm/htm.h"
 #include "itm.h"
 

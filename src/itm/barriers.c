@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stm/hybrid.h"
-#include "../stm/misuse.h"
+#include "../core/hybrid.h"
+#include "../core/misuse.h"
 #include "itm.h"
 
 typedef uint8_t itm_U1;

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "../stm/misuse.h"
+#include "../core/misuse.h"
 #include "itm.h"
 
 struct clone_entry {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../stm/tx.h"
+#include "../core/tx.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libstm-itm's byte masks assume a little-endian machine (x86-64, ppc64le)"

@@ -52,14 +52,15 @@ extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("in
 #endif
 
 #include "../htm/htm.h"
-#include "../stm/config.h"
-#include "../stm/hybrid.h"
-#include "../stm/memory.h"
-#include "../stm/misuse.h"
+#include "../core/attempt.h"
+#include "../core/config.h"
+#include "../core/hybrid.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
 #include "../stm/policy.h"
 #include "../stm/runtime.h"
-#include "../stm/spin.h"
-#include "../stm/wait.h"
+#include "../core/spin.h"
+#include "../core/wait.h"
 #include "itm.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -176,29 +177,15 @@ static void site_mark_retries(uintptr_t pc)
 
 /* ------------------------------------------------------ software paths */
 
-static bool htm_possible(void)
-{
-    return __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
-}
-
+/* sw_active and the RCU read-side section, on libstm's descriptor */
 static void enter(struct stm_itm_tx *t)
 {
-    if (htm_possible()) {
-        /* before the snapshot: see norec.c's essay, case (b) */
-        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
-        t->core->counted_active = true;
-    }
-    urcu_memb_read_lock();
+    stm_attempt_enter(t->core);
 }
 
 static void leave(struct stm_itm_tx *t)
 {
-    STM_TSAN_RCU_RELEASE();
-    urcu_memb_read_unlock();
-    if (t->core->counted_active) {
-        __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
-        t->core->counted_active = false;
-    }
+    stm_attempt_exit(t->core);
 }
 
 /* Which copy a serial transaction runs. */
