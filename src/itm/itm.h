@@ -10,7 +10,7 @@
  *    byte-precise redo log written back under seq (access.c);
  *  - serial: seq held odd for the whole transaction, writes in place with
  *    an undo log (instrumented code), or the uninstrumented copy where the
- *    transaction cannot cancel.
+ *    transaction is irrevocable.
  * So __transaction_atomic blocks and stm_atomically transactions are
  * atomic with respect to each other. */
 #ifndef STM_SRC_ITM_H
@@ -131,7 +131,6 @@ struct stm_itm_tx {
     struct stm_itm_jb jb;   /* the outermost checkpoint */
     uint64_t id;
     unsigned aborts;        /* software aborts of this transaction */
-    bool retry_site;        /* this transaction called stm_itm_retry */
 
     struct { struct stm_itm_rentry *e; size_t n, cap; } r;
     struct {

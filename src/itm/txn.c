@@ -25,11 +25,10 @@
  *    cannot defer and _ITM_dropReferences re-run the transaction in
  *    software; a switch to irrevocable re-runs it serially.
  *  - NOrec (access.c): instrumented code, redo log, value validation.
- *  - serial: seq held odd for the whole transaction.  The uninstrumented
- *    copy runs only where nothing can roll it back: transactions that
- *    cannot cancel (pr_hasNoAbort) or that are irrevocable anyway.  Others
- *    run instrumented code that writes in place behind an undo log, so a
- *    cancel is exact on this path too.
+ *  - serial: seq held odd for the whole transaction.  Irrevocable
+ *    transactions run the uninstrumented copy; the others run instrumented
+ *    code that writes in place behind an undo log, so a cancel or a retry
+ *    is exact on this path too (see serial_uninstrumented).
  *
  * Nesting: flat where the nested transaction cannot cancel; otherwise a
  * checkpoint (closed nesting) that a cancel of the nested transaction
@@ -141,40 +140,6 @@ static uint64_t new_id(void)
     return id_next++;
 }
 
-/* Transaction sites (return addresses of _ITM_beginTransaction) that
- * called stm_itm_retry: they never run uninstrumented serially, where a
- * retry could not be rolled back.  A small lossy-free open table; a full
- * table makes every site count as retrying (safe, slower). */
-#define RETRY_SITES 256
-static uintptr_t retry_sites[RETRY_SITES];
-static bool retry_sites_full;
-
-static bool site_retries(uintptr_t pc)
-{
-    if (__atomic_load_n(&retry_sites_full, __ATOMIC_RELAXED))
-        return true;
-    for (size_t i = (pc >> 4) % RETRY_SITES, k = 0; k < RETRY_SITES; k++, i = (i + 1) % RETRY_SITES) {
-        uintptr_t s = __atomic_load_n(&retry_sites[i], __ATOMIC_RELAXED);
-        if (s == pc)
-            return true;
-        if (s == 0)
-            return false;
-    }
-    return false;
-}
-
-static void site_mark_retries(uintptr_t pc)
-{
-    for (size_t i = (pc >> 4) % RETRY_SITES, k = 0; k < RETRY_SITES; k++, i = (i + 1) % RETRY_SITES) {
-        uintptr_t s = 0;
-        if (__atomic_compare_exchange_n(&retry_sites[i], &s, pc, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED) ||
-            s == pc)
-            return;
-    }
-    __atomic_store_n(&retry_sites_full, true, __ATOMIC_RELAXED);
-}
-
 /* ------------------------------------------------------ software paths */
 
 /* sw_active and the RCU read-side section, on libstm's descriptor */
@@ -188,17 +153,19 @@ static void leave(struct stm_itm_tx *t)
     stm_attempt_exit(t->core);
 }
 
-/* Which copy a serial transaction runs. */
+/* Which copy a serial transaction runs.  The uninstrumented one cannot be
+ * rolled back, so only a transaction that can no longer roll back anyway
+ * runs it: an irrevocable one (pr_doesGoIrrevocable, or one that switched
+ * to irrevocable and re-runs), or one with no other copy.  pr_hasNoAbort
+ * is not enough: the compiler cannot see stm_itm_retry, which rolls the
+ * transaction back as a cancel does.  The others run their instrumented
+ * copy, writing in place behind the undo log. */
 static bool serial_uninstrumented(const struct stm_itm_tx *t)
 {
     uint32_t p = t->prop;
     if (!(p & ITM_pr_uninstrumentedCode))
         return false;
-    if (!(p & ITM_pr_instrumentedCode))
-        return true; /* the only copy there is (pr_doesGoIrrevocable) */
-    if (t->retry_site)
-        return false;
-    return t->irrevocable || (p & ITM_pr_hasNoAbort);
+    return t->irrevocable || !(p & ITM_pr_instrumentedCode);
 }
 
 static uint32_t begin_serial(struct stm_itm_tx *t)
@@ -322,12 +289,8 @@ static bool read_set_holds(const void *arg)
 
 static __attribute__((noreturn)) void retry_now(struct stm_itm_tx *t)
 {
-    if (t->mode == ITM_SERIAL && t->uninstrumented)
-        stm_fatal("stm_itm_retry",
-                  "called in a transaction running its uninstrumented copy serially, "
-                  "which cannot be rolled back (a site that has retried once never runs "
-                  "that way again; with STM_MODE=serial give the transaction a "
-                  "__transaction_cancel path)");
+    if (t->irrevocable)
+        stm_fatal("stm_itm_retry", "called in an irrevocable transaction, which cannot be rolled back");
     rollback(t, true);
     if (t->r.n == 0)
         stm_fatal("stm_itm_retry", "the transaction read nothing, so it could never be woken");
@@ -405,8 +368,6 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
         }
         enum stm_htm_cause c = stm_htm_decode(status);
         count_htm_abort(t->core, c);
-        if (c == STM_HTM_CAUSE_RETRY)
-            t->retry_site = true;
         enum stm_next next = stm_policy_after_abort(cfg, &a, c);
         if (next == STM_NEXT_HTM_WAIT) {
             STM_STAT_INC(t->core, htm_busy_waits);
@@ -503,7 +464,6 @@ uint32_t stm_itm_begin(uint32_t prop, const struct stm_itm_jb *jb)
     t->id = new_id();
     t->aborts = 0;
     t->irrevocable = (prop & ITM_pr_doesGoIrrevocable) != 0;
-    t->retry_site = site_retries(jb->pc);
     bool serial = false;
 #ifdef ITM_HAVE_HTM
     if (stm_htm_backend == STM_HTM_RTM && !t->irrevocable) {
@@ -746,10 +706,6 @@ void stm_itm_retry(void)
         stm_fatal("stm_itm_retry", "called outside a transaction");
     if (t->mode == ITM_HTM)
         HTM_ABORT(STM_HTM_CODE_RETRY); /* software blocks */
-    if (!t->retry_site) {
-        t->retry_site = true;
-        site_mark_retries(t->jb.pc);
-    }
     retry_now(t);
 }
 

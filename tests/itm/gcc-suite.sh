@@ -4,7 +4,9 @@
 # against libstm-itm.  The sources are read from the installed tarball at
 # run time, never copied into this repository.
 #   tests/itm/gcc-suite.sh BUILD_DIR [WORK_DIR]
-# Each test runs with STM_MODE=auto, stm and serial.  The dg- directives
+# Each test runs with STM_MODE=auto, stm and serial (or the modes in
+# $ITM_SUITE_MODES); $ITM_SUITE_LDFLAGS is added to the link (a sanitizer
+# runtime when the library is a sanitized build).  The dg- directives
 # the tests carry are honoured: dg-options (added to the flags),
 # dg-set-target-env-var (set), dg-xfail-run-if (an expected failure; a
 # pass there is reported as XPASS, which is fine: libitm itself lacks
@@ -31,15 +33,15 @@ for t in "$src"/*.c; do
   envs=$(sed -n 's/.*{ dg-set-target-env-var \([A-Z_]*\) "\([^"]*\)" }.*/\1=\2/p' "$t")
   xf=no; grep -q 'dg-xfail-run-if' "$t" && xf=yes
   exe=$work/$name
-  if ! gcc -O2 -fgnu-tm $opts -I"$inc" "$t" -o "$exe" -L"$lib" -Wl,--as-needed -lstm-itm \
-       -Wl,-rpath,"$lib" 2>"$work/$name.build.log"; then
+  if ! gcc -O2 -fgnu-tm $opts -I"$inc" "$t" -o "$exe" ${ITM_SUITE_LDFLAGS:-} -L"$lib" \
+       -Wl,--as-needed -lstm-itm -Wl,-rpath,"$lib" 2>"$work/$name.build.log"; then
     echo "FAIL: $name (build)"; cat "$work/$name.build.log"; fail=$((fail + 1)); continue
   fi
   # the binary must bind libstm-itm, not libitm
   if readelf -d "$exe" | grep -q 'libitm\.so'; then
     echo "FAIL: $name links libitm"; fail=$((fail + 1)); continue
   fi
-  for mode in auto stm serial; do
+  for mode in ${ITM_SUITE_MODES:-auto stm serial}; do
     if env $envs STM_MODE=$mode timeout 120 "$exe" >"$work/$name.$mode.log" 2>&1; then
       if [ $xf = yes ]; then echo "XPASS: $name ($mode)"; xpass=$((xpass + 1))
       else echo "PASS: $name ($mode)"; pass=$((pass + 1)); fi
