@@ -119,6 +119,19 @@ static void *grow(void *e, size_t *cap, size_t elem)
     return p;
 }
 
+/* The transaction's own stack: this thread's stack below the frame that
+ * began the outermost transaction (jb.sp).  Only this thread uses it, and
+ * below the running frame it is dead or ours: the frames of functions the
+ * transaction called and returned from, where libstm-itm's own frames live
+ * now or will.  So writes there go in place (undo-logged, in case a nested
+ * transaction that is still on the stack cancels); reads logged there are
+ * not validated; rollbacks restore only what lies above the rolled-back
+ * transaction's begin, never the frames below it. */
+static inline bool own_stack(const struct stm_itm_tx *t, uintptr_t a, uintptr_t live_from)
+{
+    return a >= t->stack_lo && a < live_from;
+}
+
 /* ---------------------------------------------------------------- reads */
 
 static void rlog_append(struct stm_itm_tx *t, uintptr_t a, unsigned size, uint64_t v)
@@ -133,9 +146,14 @@ static void rlog_append(struct stm_itm_tx *t, uintptr_t a, unsigned size, uint64
 bool stm_itm_rlog_holds(const struct stm_itm_tx *t)
 {
     const struct stm_itm_rentry *e = t->r.e;
-    for (size_t i = 0, n = t->r.n; i < n; i++)
-        if (load_piece(ITM_RADDR(e[i].key), ITM_RSIZE(e[i].key)) != e[i].val)
+    uintptr_t lo = t->stack_lo, hi = t->jb.sp;
+    for (size_t i = 0, n = t->r.n; i < n; i++) {
+        uintptr_t a = ITM_RADDR(e[i].key);
+        if (a - lo < hi - lo)
+            continue; /* our own stack */
+        if (load_piece(a, ITM_RSIZE(e[i].key)) != e[i].val)
             return false;
+    }
     return true;
 }
 
@@ -316,6 +334,11 @@ void stm_itm_write_bytes(struct stm_itm_tx *t, void *dst, const void *src, size_
         memcpy(dst, src, n);
         return;
     }
+    if (own_stack(t, (uintptr_t)dst, t->jb.sp) && t->mode != ITM_NONE) {
+        stm_itm_undo_log(t, dst, n);
+        memcpy(dst, src, n);
+        return;
+    }
     if (t->mode == ITM_SERIAL) {
         write_in_place(t, dst, src, n);
         return;
@@ -431,11 +454,13 @@ void stm_itm_undo_log(struct stm_itm_tx *t, const void *p, size_t n)
     t->u.an += n;
 }
 
-void stm_itm_undo_apply(struct stm_itm_tx *t, size_t from)
+void stm_itm_undo_apply(struct stm_itm_tx *t, size_t from, uintptr_t live_from)
 {
     while (t->u.n > from) {
         const struct stm_itm_undo *u = &t->u.e[--t->u.n];
-        store_bytes(u->addr, t->u.arena + u->off, u->len);
+        /* dead frames below the rolled-back transaction's begin: skip */
+        if (!own_stack(t, (uintptr_t)u->addr, live_from))
+            store_bytes(u->addr, t->u.arena + u->off, u->len);
         t->u.an = u->off;
     }
 }

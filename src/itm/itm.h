@@ -128,6 +128,7 @@ struct stm_itm_tx {
     uint32_t prop;          /* outermost properties */
     uint64_t snap, hsnap;
     stm_tx *core;           /* libstm's descriptor: stats, counted_active */
+    uintptr_t stack_lo;     /* lowest address of this thread's stack */
     struct stm_itm_jb jb;   /* the outermost checkpoint */
     uint64_t id;
     unsigned aborts;        /* software aborts of this transaction */
@@ -173,8 +174,10 @@ void stm_itm_set_bytes(struct stm_itm_tx *t, void *dst, int c, size_t n);
 /* Save the current bytes of [p, p+n) in the undo log (read non-
  * transactionally: thread-local data, or memory the serial owner holds). */
 void stm_itm_undo_log(struct stm_itm_tx *t, const void *p, size_t n);
-/* Restore undo entries from index `from` on, newest first. */
-void stm_itm_undo_apply(struct stm_itm_tx *t, size_t from);
+/* Restore undo entries from index `from` on, newest first, except those
+ * on this thread's stack below live_from (the stack pointer at the begin
+ * of the transaction being rolled back): dead frames, or ours. */
+void stm_itm_undo_apply(struct stm_itm_tx *t, size_t from, uintptr_t live_from);
 /* Re-read the read log at an even seq; adopt it as the snapshot, or
  * restart if a value changed. */
 void stm_itm_validate(struct stm_itm_tx *t);

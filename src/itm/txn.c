@@ -89,17 +89,23 @@ static void itm_destroy(void *p)
     stm_itm_tls = NULL;
 }
 
-/* libstm-itm carries its own copy of libstm's runtime.  If libstm.so is
- * loaded as well and the program's stm_* calls bind to it, stm_atomically
- * and __transaction_atomic would use two different sequence locks: refuse
- * that (libstm-itm is linked with -Bsymbolic-functions, so its own calls
- * always stay inside it). */
+/* libstm-itm carries its own copy of libstm's runtime.  If the program's
+ * __transaction_atomic blocks bind to libstm-itm but its stm_* calls bind
+ * to a separately loaded libstm.so, the two would use different sequence
+ * locks: refuse that (libstm-itm is linked with -Bsymbolic-functions, so
+ * its own calls always stay inside it).  A libstm-itm loaded privately
+ * (dlopen with RTLD_LOCAL, as stmbench does) is not the program's TM
+ * library and is left alone. */
 static void check_one_runtime(void)
 {
     void *api = dlsym(RTLD_DEFAULT, "stm_atomically");
-    Dl_info mine, theirs;
-    if (api == NULL || dladdr((void *)check_one_runtime, &mine) == 0 || dladdr(api, &theirs) == 0)
+    void *abi = dlsym(RTLD_DEFAULT, "_ITM_beginTransaction");
+    Dl_info mine, theirs, tm;
+    if (api == NULL || abi == NULL || dladdr((void *)check_one_runtime, &mine) == 0 ||
+        dladdr(api, &theirs) == 0 || dladdr(abi, &tm) == 0)
         return; /* static program: one runtime by construction */
+    if (tm.dli_fbase != mine.dli_fbase)
+        return;
     if (mine.dli_fbase != theirs.dli_fbase)
         stm_fatal("libstm-itm",
                   "libstm's API is bound to %s, not to libstm-itm: two runtimes would not be "
@@ -121,6 +127,17 @@ struct stm_itm_tx *stm_itm_create(void)
     struct stm_itm_tx *t = calloc(1, sizeof *t);
     if (t == NULL)
         stm_fatal("libstm-itm", "out of memory creating a thread descriptor");
+    /* the stack's low end (see own_stack in access.c) */
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0)
+            t->stack_lo = (uintptr_t)addr;
+        pthread_attr_destroy(&attr);
+    }
+    if (t->stack_lo == 0) /* unknown: assume the usual 8 MiB below here */
+        t->stack_lo = (uintptr_t)__builtin_frame_address(0) - ((uintptr_t)8 << 20);
     pthread_setspecific(itm_key, t);
     stm_itm_tls = t;
     return t;
@@ -235,7 +252,7 @@ static void run_actions(struct stm_itm_tx *t, bool commit, size_t from)
 static void rollback(struct stm_itm_tx *t, bool keep_reads)
 {
     bool in_place = t->wrote_in_place || t->uninstrumented;
-    stm_itm_undo_apply(t, 0);
+    stm_itm_undo_apply(t, 0, t->jb.sp);
     t->u.an = 0;
     stm_itm_mem_undo(t, 0, 0);
     run_actions(t, false, 0);
@@ -308,29 +325,6 @@ static uint32_t code_path_htm(uint32_t prop)
                                              : ITM_a_runInstrumentedCode;
 }
 
-static void count_htm_abort(stm_tx *tx, enum stm_htm_cause c)
-{
-    if (c == STM_HTM_CAUSE_CONFLICT)
-        STM_STAT_INC(tx, aborts_htm_conflict);
-    else if (c == STM_HTM_CAUSE_CAPACITY)
-        STM_STAT_INC(tx, aborts_htm_capacity);
-    else if (c <= STM_HTM_CAUSE_EXPLICIT_OTHER)
-        STM_STAT_INC(tx, aborts_htm_explicit);
-    else
-        STM_STAT_INC(tx, aborts_htm_other);
-}
-
-static void htm_backoff(unsigned attempt)
-{
-    static __thread uint32_t rng = 0x9e3779b9u;
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    unsigned limit = 16u << (attempt < 6 ? attempt : 6);
-    for (unsigned i = rng % limit; i > 0; i--)
-        stm_cpu_relax();
-}
-
 #if defined(__x86_64__)
 #define ITM_HAVE_HTM 1
 /* Try the transaction in hardware.  Returns the action code, or 0 to go to
@@ -367,7 +361,7 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
             return ITM_a_abortTransaction | ITM_a_restoreLiveVariables;
         }
         enum stm_htm_cause c = stm_htm_decode(status);
-        count_htm_abort(t->core, c);
+        stm_policy_count_abort(t->core, c);
         enum stm_next next = stm_policy_after_abort(cfg, &a, c);
         if (next == STM_NEXT_HTM_WAIT) {
             STM_STAT_INC(t->core, htm_busy_waits);
@@ -375,7 +369,7 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
             continue;
         }
         if (next == STM_NEXT_HTM_AGAIN) {
-            htm_backoff(attempt++);
+            stm_policy_backoff(attempt++);
             continue;
         }
         if (c == STM_HTM_CAUSE_IRREVOCABLE)
@@ -575,7 +569,7 @@ void _ITM_abortTransaction(int reason)
             stm_fatal("_ITM_abortTransaction", "cancel of a nested transaction that declared it cannot cancel");
         const struct stm_itm_cp *cp = &t->cp.e[--t->cp.n];
         stm_itm_wlog_truncate(t, cp->wn, cp->shadow_n);
-        stm_itm_undo_apply(t, cp->undo_n);
+        stm_itm_undo_apply(t, cp->undo_n, cp->jb.sp);
         stm_itm_mem_undo(t, cp->allocs_n, cp->frees_n);
         run_actions(t, false, cp->uact_n);
         t->undo_acts.n = cp->uact_n;
@@ -649,31 +643,28 @@ void stm_itm_ptr_push(void ***e, size_t *n, size_t *cap, void *p)
     (*e)[(*n)++] = p;
 }
 
+static void action_push(struct stm_itm_action **e, size_t *n, size_t *cap, void (*fn)(void *),
+                        void *arg)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 8;
+        struct stm_itm_action *a = realloc(*e, c * sizeof *a);
+        if (a == NULL)
+            stm_fatal("libstm-itm", "out of memory logging a user action");
+        *e = a;
+        *cap = c;
+    }
+    (*e)[(*n)++] = (struct stm_itm_action){fn, arg};
+}
+
 void stm_itm_push_action(struct stm_itm_tx *t, int commit, void (*fn)(void *), void *arg)
 {
     if (t->mode == ITM_HTM)
         HTM_ABORT(STM_HTM_CODE_NEEDSW); /* kept in software logs */
-    if (commit) {
-        if (t->commit_acts.n == t->commit_acts.cap) {
-            size_t c = t->commit_acts.cap ? 2 * t->commit_acts.cap : 8;
-            void *a = realloc(t->commit_acts.e, c * sizeof *t->commit_acts.e);
-            if (a == NULL)
-                stm_fatal("_ITM_addUserCommitAction", "out of memory");
-            t->commit_acts.e = a;
-            t->commit_acts.cap = c;
-        }
-        t->commit_acts.e[t->commit_acts.n++] = (struct stm_itm_action){fn, arg};
-    } else {
-        if (t->undo_acts.n == t->undo_acts.cap) {
-            size_t c = t->undo_acts.cap ? 2 * t->undo_acts.cap : 8;
-            void *a = realloc(t->undo_acts.e, c * sizeof *t->undo_acts.e);
-            if (a == NULL)
-                stm_fatal("_ITM_addUserUndoAction", "out of memory");
-            t->undo_acts.e = a;
-            t->undo_acts.cap = c;
-        }
-        t->undo_acts.e[t->undo_acts.n++] = (struct stm_itm_action){fn, arg};
-    }
+    if (commit)
+        action_push(&t->commit_acts.e, &t->commit_acts.n, &t->commit_acts.cap, fn, arg);
+    else
+        action_push(&t->undo_acts.e, &t->undo_acts.n, &t->undo_acts.cap, fn, arg);
 }
 
 ITM_EXPORT void _ITM_addUserCommitAction(void (*fn)(void *), uint64_t tid, void *arg);

@@ -33,8 +33,9 @@ for t in "$src"/*.c; do
   envs=$(sed -n 's/.*{ dg-set-target-env-var \([A-Z_]*\) "\([^"]*\)" }.*/\1=\2/p' "$t")
   xf=no; grep -q 'dg-xfail-run-if' "$t" && xf=yes
   exe=$work/$name
-  if ! gcc -O2 -fgnu-tm $opts -I"$inc" "$t" -o "$exe" ${ITM_SUITE_LDFLAGS:-} -L"$lib" \
-       -Wl,--as-needed -lstm-itm -Wl,-rpath,"$lib" 2>"$work/$name.build.log"; then
+  if ! { gcc -O2 -fgnu-tm $opts -I"$inc" -c "$t" -o "$exe.o" &&
+         gcc $opts "$exe.o" -o "$exe" ${ITM_SUITE_LDFLAGS:-} -L"$lib" -Wl,--as-needed -lstm-itm \
+             -Wl,-rpath,"$lib"; } 2>"$work/$name.build.log"; then
     echo "FAIL: $name (build)"; cat "$work/$name.build.log"; fail=$((fail + 1)); continue
   fi
   # the binary must bind libstm-itm, not libitm

@@ -616,6 +616,59 @@ START_TEST(retry_wakes)
 }
 END_TEST
 
+/* ------------------------------- the transaction's own (callee) stack */
+
+/* fill() writes and reads a callee's local array through a pointer, so the
+ * compiler instruments those accesses; they must not be written back into
+ * (or validated against) dead frames after with_local() returns, where
+ * libstm-itm's own frames live by then. */
+static long g_y;
+static int __attribute__((transaction_safe, noinline)) fill(int *a, int n)
+{
+    int s = 0;
+    for (int i = 0; i < n; i++)
+        a[i] = i + (int)g_y % 2;
+    for (int i = 0; i < n; i++)
+        s += a[i];
+    return s;
+}
+
+static int __attribute__((transaction_safe, noinline)) with_local(void)
+{
+    int a[64];
+    return fill(a, 64);
+}
+
+static void *stack_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000; i++) {
+        int r = 0;
+        __transaction_atomic {
+            r = with_local();
+            g_y += 2;
+        }
+        if (r != 64 * 63 / 2)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(callee_stack)
+{
+    set_mode(_i);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, stack_worker, NULL);
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        ck_assert_ptr_null(r);
+    }
+    ck_assert_int_eq(g_y, 3 * 5000 * 2);
+}
+END_TEST
+
 /* --------------------------------------------------------- user actions */
 
 static int g_committed, g_undone;
@@ -659,6 +712,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, opacity_pair, 0, 3);
     tcase_add_loop_test(tc, retry_wakes, 0, 3);
     tcase_add_loop_test(tc, user_actions, 0, 3);
+    tcase_add_loop_test(tc, callee_stack, 0, 3);
     tcase_add_test(tc, retry_misuse_reported);
     suite_add_tcase(s, tc);
     return s;
