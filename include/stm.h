@@ -181,6 +181,13 @@ struct stm_stats {
 STM_API void stm_stats_get(struct stm_stats *out);
 STM_API void stm_stats_reset(void);
 
+/* The same counters for one transaction site: the transactions whose
+ * outermost stm_atomically() ran `site` (nested calls join the outermost
+ * one and count there), since start or the last stm_stats_reset().  Needs
+ * STM_STATS=2 in the environment; returns 0 (out filled, zero for a site
+ * that never ran), or -1 (out zeroed) when per-site statistics are off. */
+STM_API int stm_stats_site(stm_fn site, struct stm_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

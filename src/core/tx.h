@@ -102,6 +102,10 @@ struct stm_tx {
 
     /* monotonic per-thread counters; read by other threads (relaxed) */
     struct stm_stats stats;
+    /* STM_STATS=2 (the front's src/stm/sites.h): the thread's per-site
+     * table, and the same pointer while the next outermost transaction is
+     * to be profiled (NULL while one is) */
+    struct stm_site_table *site_table, *sites;
 
     /* thread registry */
     struct stm_tx *next, *prev;

@@ -41,6 +41,7 @@
 #include "../htm/htm.h"
 #include "policy.h"
 #include "runtime.h"
+#include "sites.h"
 
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
@@ -95,6 +96,8 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
         tx->depth--;
         return r;
     }
+    if (__builtin_expect(tx->sites != NULL, 0))
+        return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
 
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {

@@ -13,6 +13,7 @@
 #include "../core/tx.h"
 #include "../htm/htm.h"
 #include "runtime.h"
+#include "sites.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static stm_tx *live_threads;
@@ -41,6 +42,7 @@ static void tx_destroy(void *p)
     }
     pthread_mutex_lock(&registry_lock);
     stats_accumulate(&exited_totals, &tx->stats);
+    stm_sites_thread_exit(tx);
     if (tx->prev)
         tx->prev->next = tx->next;
     else
@@ -80,6 +82,7 @@ stm_tx *stm_tx_create(void)
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
+    tx->site_table = tx->sites = stm_sites_new();
     urcu_memb_register_thread();
     pthread_mutex_lock(&registry_lock);
     tx->next = live_threads;
@@ -99,5 +102,14 @@ void stm_registry_sum(struct stm_stats *out)
     stats_accumulate(out, &exited_totals);
     for (stm_tx *tx = live_threads; tx; tx = tx->next)
         stats_accumulate(out, &tx->stats);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    visit(NULL, ctx);
+    for (stm_tx *tx = live_threads; tx; tx = tx->next)
+        visit(tx, ctx);
     pthread_mutex_unlock(&registry_lock);
 }
