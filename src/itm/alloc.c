@@ -61,7 +61,7 @@ void stm_itm_mem_undo(struct stm_itm_tx *t, size_t allocs_from, size_t frees_fro
 static void *logged(void *p)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (p != NULL && t != NULL && t->nesting != 0 && t->mode != ITM_HTM)
+    if (p != NULL && t->nesting != 0 && t->mode != ITM_HTM)
         stm_itm_ptr_push(&t->allocs.e, &t->allocs.n, &t->allocs.cap, p);
     return p;
 }
@@ -84,7 +84,7 @@ ITM_EXPORT void _ITM_free(void *p)
     struct stm_itm_tx *t = stm_itm_tls;
     if (p == NULL)
         return;
-    if (t == NULL || t->nesting == 0) {
+    if (t->nesting == 0) {
         free(p);
         return;
     }
@@ -101,7 +101,7 @@ ITM_EXPORT void _ITM_dropReferences(void *p, size_t n);
 ITM_EXPORT void _ITM_dropReferences(void *p, size_t n)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         return; /* nothing is logged outside a transaction */
     /* hardware cannot commit part of a transaction early: software can */
     if (t->mode == ITM_HTM)

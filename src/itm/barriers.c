@@ -31,30 +31,26 @@ typedef float itm_M256 __attribute__((vector_size(32), may_alias));
 
 static __attribute__((noinline)) void read_slow(void *dst, const void *src, size_t n)
 {
-    struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL)
-        stm_fatal("libstm-itm", "transactional read outside a transaction");
-    stm_itm_read_bytes(t, dst, src, n);
+    stm_itm_read_bytes(stm_itm_tls, dst, src, n);
 }
 
 static __attribute__((noinline)) void write_slow(void *dst, const void *src, size_t n)
 {
-    struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL)
-        stm_fatal("libstm-itm", "transactional write outside a transaction");
-    stm_itm_write_bytes(t, dst, src, n);
+    stm_itm_write_bytes(stm_itm_tls, dst, src, n);
 }
 
 /* Fast reads of naturally aligned scalars that the transaction has not
  * written, in NOrec with room in the read log and the counters unchanged;
- * otherwise the generic path, which repeats the whole operation. */
+ * otherwise the generic path, which repeats the whole operation.  An empty
+ * write filter (a transaction that has not written) needs no hashing. */
 #define ITM_FAST_READ(ty, ity, p)                                              \
     do {                                                                       \
         struct stm_itm_tx *t_ = stm_itm_tls;                                   \
         uintptr_t a_ = (uintptr_t)(p);                                         \
-        if (__builtin_expect(t_ != NULL && t_->mode == ITM_NOREC &&            \
+        uint64_t f_ = t_->w.filter;                                            \
+        if (__builtin_expect(t_->mode == ITM_NOREC &&                          \
                                  (a_ & (sizeof(ty) - 1)) == 0 &&               \
-                                 !(t_->w.filter & stm_itm_bit(a_ & ~(uintptr_t)7)) && \
+                                 (f_ == 0 || !(f_ & stm_itm_bit(a_ & ~(uintptr_t)7))) && \
                                  t_->r.n != t_->r.cap,                         \
                              1)) {                                             \
             ity v_ = __atomic_load_n((const ity *)(p), __ATOMIC_RELAXED);     \
@@ -70,7 +66,7 @@ static __attribute__((noinline)) void write_slow(void *dst, const void *src, siz
                 memcpy(&r_, &v_, sizeof r_);                                   \
                 return r_;                                                     \
             }                                                                  \
-        } else if (t_ != NULL && t_->mode == ITM_HTM) {                        \
+        } else if (t_->mode == ITM_HTM) {                                      \
             return *(p);                                                       \
         }                                                                      \
     } while (0)
@@ -96,7 +92,7 @@ static __attribute__((noinline)) void write_slow(void *dst, const void *src, siz
     static inline void write_##T(itm_##T *p, itm_##T v)                        \
     {                                                                          \
         struct stm_itm_tx *t_ = stm_itm_tls;                                   \
-        if (__builtin_expect(t_ != NULL && t_->mode == ITM_HTM, 1)) {          \
+        if (__builtin_expect(t_->mode == ITM_HTM, 1)) {                        \
             *p = v;                                                            \
             return;                                                            \
         }                                                                      \
@@ -127,7 +123,7 @@ ITM_EXPORT void _ITM_LB(const void *p, size_t n)
 {
     /* the hardware rolls thread-local data back itself */
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_LB", "called outside a transaction");
     if (t->mode != ITM_HTM)
         stm_itm_undo_log(t, p, n);
@@ -176,7 +172,7 @@ static void transfer(void *dst, const void *src, size_t n, bool rt, bool wt)
     struct stm_itm_tx *t = stm_itm_tls;
     if (n == 0)
         return;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_memcpy", "called outside a transaction");
     if (t->mode == ITM_HTM) {
         memmove(dst, src, n);
@@ -226,7 +222,7 @@ static void set(void *dst, int c, size_t n)
     struct stm_itm_tx *t = stm_itm_tls;
     if (n == 0)
         return;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_memset", "called outside a transaction");
     if (t->mode == ITM_HTM)
         memset(dst, c, n);

@@ -81,7 +81,7 @@ ITM_EXPORT void *_ITM_getTMCloneOrIrrevocable(void *fn)
         return c;
     /* unknown code: run it irrevocably, as it is */
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t != NULL && t->nesting != 0)
+    if (t->nesting != 0)
         stm_itm_go_irrevocable(t);
     return fn;
 }

@@ -71,14 +71,15 @@ enum stm_itm_mode {
 
 /* Read log: one entry per naturally aligned piece of 1, 2, 4 or 8 bytes;
  * the size rides in the top byte of the address (user addresses are below
- * 2^56 on x86-64 and ppc64le). */
+ * 2^56 on x86-64 and ppc64le), 0 meaning 8 so that the commonest key is
+ * the bare address. */
 struct stm_itm_rentry {
     uintptr_t key;
     uint64_t val;
 };
-#define ITM_RKEY(addr, size) ((uintptr_t)(addr) | (uintptr_t)(size) << 56)
+#define ITM_RKEY(addr, size) ((uintptr_t)(addr) | (uintptr_t)((size) & 7) << 56)
 #define ITM_RADDR(key) ((key) & (((uintptr_t)1 << 56) - 1))
-#define ITM_RSIZE(key) ((unsigned)((key) >> 56))
+#define ITM_RSIZE(key) ((key) >> 56 ? (unsigned)((key) >> 56) : 8u)
 
 /* Redo log: one entry per aligned 8-byte word, with a byte mask (0xff in
  * each byte the transaction wrote): write-back stores only those bytes, so
@@ -152,13 +153,18 @@ struct stm_itm_tx {
     void *hw_frees[ITM_HTM_FREE_MAX];
 };
 
+/* This thread's descriptor.  Before the first transaction (and after the
+ * thread's destructor ran) it points at stm_itm_idle, a descriptor that is
+ * never in a transaction and never written, so the barriers' mode checks
+ * need no separate NULL test. */
 extern __thread struct stm_itm_tx *stm_itm_tls __attribute__((tls_model("initial-exec")));
+extern struct stm_itm_tx stm_itm_idle;
 struct stm_itm_tx *stm_itm_create(void);
 
 static inline struct stm_itm_tx *stm_itm_self(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (__builtin_expect(t == NULL, 0))
+    if (__builtin_expect(t == &stm_itm_idle, 0))
         t = stm_itm_create();
     return t;
 }

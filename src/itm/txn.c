@@ -76,7 +76,8 @@ void __asan_handle_no_return(void);
 #define ITM_BEFORE_LONGJMP() ((void)0)
 #endif
 
-__thread struct stm_itm_tx *stm_itm_tls __attribute__((tls_model("initial-exec")));
+struct stm_itm_tx stm_itm_idle;
+__thread struct stm_itm_tx *stm_itm_tls __attribute__((tls_model("initial-exec"))) = &stm_itm_idle;
 
 static pthread_key_t itm_key;
 static pthread_once_t itm_once = PTHREAD_ONCE_INIT;
@@ -86,7 +87,7 @@ static void itm_destroy(void *p)
     struct stm_itm_tx *t = p;
     stm_itm_logs_free(t);
     free(t);
-    stm_itm_tls = NULL;
+    stm_itm_tls = &stm_itm_idle;
 }
 
 /* libstm-itm carries its own copy of libstm's runtime.  If the program's
@@ -517,7 +518,7 @@ ITM_EXPORT void _ITM_commitTransaction(void);
 void _ITM_commitTransaction(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_commitTransaction", "called outside a transaction");
     if (t->nesting > 1) {
         if (t->mode != ITM_HTM && t->cp.n != 0 && t->cp.e[t->cp.n - 1].nesting == t->nesting)
@@ -554,7 +555,7 @@ ITM_EXPORT void _ITM_abortTransaction(int reason);
 void _ITM_abortTransaction(int reason)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_abortTransaction", "called outside a transaction");
     if (!(reason & (ITM_userAbort | ITM_outerAbort)))
         stm_fatal("_ITM_abortTransaction", "unsupported reason %d", reason);
@@ -605,7 +606,7 @@ ITM_EXPORT void _ITM_changeTransactionMode(int state);
 void _ITM_changeTransactionMode(int state)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_changeTransactionMode", "called outside a transaction");
     if (state != 0)
         stm_fatal("_ITM_changeTransactionMode", "unknown mode %d", state);
@@ -616,7 +617,7 @@ ITM_EXPORT int _ITM_inTransaction(void);
 int _ITM_inTransaction(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         return ITM_outsideTransaction;
     return t->irrevocable ? ITM_inIrrevocableTransaction : ITM_inRetryableTransaction;
 }
@@ -625,7 +626,7 @@ ITM_EXPORT uint64_t _ITM_getTransactionId(void);
 uint64_t _ITM_getTransactionId(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    return t == NULL || t->nesting == 0 ? 1 : t->id;
+    return t->nesting == 0 ? 1 : t->id;
 }
 
 /* ------------------------------------------------------------- actions */
@@ -673,7 +674,7 @@ void _ITM_addUserCommitAction(void (*fn)(void *), uint64_t tid, void *arg)
     struct stm_itm_tx *t = stm_itm_tls;
     (void)tid; /* the ABI's "resuming transaction" id: commit actions run
                   at the outermost commit regardless */
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_addUserCommitAction", "called outside a transaction");
     stm_itm_push_action(t, 1, fn, arg);
 }
@@ -682,7 +683,7 @@ ITM_EXPORT void _ITM_addUserUndoAction(void (*fn)(void *), void *arg);
 void _ITM_addUserUndoAction(void (*fn)(void *), void *arg)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("_ITM_addUserUndoAction", "called outside a transaction");
     stm_itm_push_action(t, 0, fn, arg);
 }
@@ -693,7 +694,7 @@ ITM_EXPORT void stm_itm_retry(void);
 void stm_itm_retry(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    if (t == NULL || t->nesting == 0)
+    if (t->nesting == 0)
         stm_fatal("stm_itm_retry", "called outside a transaction");
     if (t->mode == ITM_HTM)
         HTM_ABORT(STM_HTM_CODE_RETRY); /* software blocks */
