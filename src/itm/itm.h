@@ -130,8 +130,9 @@ struct stm_itm_tx {
     uint64_t snap, hsnap;
     stm_tx *core;           /* libstm's descriptor: stats, counted_active */
     uintptr_t stack_lo;     /* lowest address of this thread's stack */
-    struct stm_itm_jb jb;   /* the outermost checkpoint */
-    uint64_t id;
+    struct stm_itm_jb jb;   /* the outermost checkpoint (software paths) */
+    void (*site)(void);     /* where the outermost began (adaptive policy) */
+    uint64_t id;            /* 0 until _ITM_getTransactionId asks */
     unsigned aborts;        /* software aborts of this transaction */
 
     struct { struct stm_itm_rentry *e; size_t n, cap; } r;
@@ -148,7 +149,7 @@ struct stm_itm_tx {
     struct { void **e; size_t n, cap; } allocs, frees;
     struct { struct stm_itm_action *e; size_t n, cap; } commit_acts, undo_acts;
 
-    /* hardware attempt: frees to retire after the commit */
+    /* hardware attempt: frees to retire after the commit (0 outside one) */
     unsigned hw_nfrees;
     void *hw_frees[ITM_HTM_FREE_MAX];
 };

@@ -210,6 +210,8 @@ static uint32_t begin_serial(struct stm_itm_tx *t)
 
 static uint32_t begin_software(struct stm_itm_tx *t, bool serial)
 {
+    /* t->jb is the restart point of software attempts (the hardware path
+     * does not need it: its aborts resume inside stm_itm_begin) */
     if (serial || t->irrevocable || stm_config()->mode == STM_CFG_SERIAL ||
         !(t->prop & ITM_pr_instrumentedCode))
         return begin_serial(t);
@@ -333,7 +335,7 @@ static uint32_t code_path_htm(uint32_t prop)
 static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
 {
     const struct stm_config *cfg = stm_config();
-    stm_fn site = (stm_fn)(uintptr_t)t->jb.pc;
+    stm_fn site = (stm_fn)t->site;
     if (!stm_policy_site_uses_htm(cfg, site)) {
         STM_STAT_INC(t->core, htm_skipped_adaptive);
         return 0;
@@ -352,7 +354,6 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
                 STM_RTM_ABORT(STM_HTM_CODE_BUSY);
             t->mode = ITM_HTM;
             t->nesting = 1;
-            t->hw_nfrees = 0;
             return code_path_htm(prop);
         }
         unsigned s = (unsigned)status;
@@ -396,7 +397,7 @@ static void commit_htm(struct stm_itm_tx *t)
     unsigned nfrees = t->hw_nfrees;
     stm_rtm_end();
     STM_STAT_INC(t->core, commits_htm);
-    stm_policy_site_result(stm_config(), (stm_fn)(uintptr_t)t->jb.pc, true);
+    stm_policy_site_result(stm_config(), (stm_fn)t->site, true);
     for (unsigned i = 0; i < nfrees; i++)
         stm_itm_ptr_push(&t->frees.e, &t->frees.n, &t->frees.cap, t->hw_frees[i]);
     t->hw_nfrees = 0;
@@ -455,8 +456,8 @@ uint32_t stm_itm_begin(uint32_t prop, const struct stm_itm_jb *jb)
         return begin_nested(t, prop, jb);
     t->core = stm_tx_self();
     t->prop = prop;
-    t->jb = *jb;
-    t->id = new_id();
+    t->site = (void (*)(void))jb->pc; /* the adaptive policy's key */
+    t->id = 0;                         /* assigned when asked for */
     t->aborts = 0;
     t->irrevocable = (prop & ITM_pr_doesGoIrrevocable) != 0;
     bool serial = false;
@@ -467,6 +468,7 @@ uint32_t stm_itm_begin(uint32_t prop, const struct stm_itm_jb *jb)
             return a;
     }
 #endif
+    t->jb = *jb;
     return begin_software(t, serial);
 }
 
@@ -626,7 +628,11 @@ ITM_EXPORT uint64_t _ITM_getTransactionId(void);
 uint64_t _ITM_getTransactionId(void)
 {
     struct stm_itm_tx *t = stm_itm_tls;
-    return t->nesting == 0 ? 1 : t->id;
+    if (t->nesting == 0)
+        return 1;
+    if (t->id == 0)
+        t->id = new_id();
+    return t->id;
 }
 
 /* ------------------------------------------------------------- actions */

@@ -98,8 +98,13 @@ void stm_policy_site_result(const struct stm_config *cfg, stm_fn site, bool comm
         STORE(s->penalty, 0);
     }
     if (committed_in_htm) {
-        STORE(s->fails, 0);
-        STORE(s->penalty, 0);
+        /* stores only when something changes: every hardware commit of a
+         * site passes here, and a store would move the slot's cache line
+         * between the cores running that site */
+        if (LOAD(s->fails) != 0)
+            STORE(s->fails, 0);
+        if (LOAD(s->penalty) != 0)
+            STORE(s->penalty, 0);
         return;
     }
     unsigned f = LOAD(s->fails) + 1;
