@@ -14,7 +14,6 @@
 
 #include "../core/memory.h"
 #include "../core/misuse.h"
-#include "../htm/htm.h"
 #include "itm.h"
 
 struct retired {
@@ -90,7 +89,7 @@ ITM_EXPORT void _ITM_free(void *p)
     }
     if (t->mode == ITM_HTM) {
         if (t->hw_nfrees == ITM_HTM_FREE_MAX)
-            STM_RTM_ABORT(STM_HTM_CODE_NEEDSW);
+            ITM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
         t->hw_frees[t->hw_nfrees++] = p;
         return;
     }
@@ -105,6 +104,6 @@ ITM_EXPORT void _ITM_dropReferences(void *p, size_t n)
         return; /* nothing is logged outside a transaction */
     /* hardware cannot commit part of a transaction early: software can */
     if (t->mode == ITM_HTM)
-        STM_RTM_ABORT(STM_HTM_CODE_NEEDSW);
+        ITM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
     stm_itm_drop(t, p, n);
 }

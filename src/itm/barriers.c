@@ -25,9 +25,12 @@ typedef long double itm_E;
 typedef float _Complex itm_CF;
 typedef double _Complex itm_CD;
 typedef long double _Complex itm_CE;
+#if defined(__x86_64__)
+/* the vector types exist in the ABI on x86 only (libitm.h) */
 typedef int itm_M64 __attribute__((vector_size(8), may_alias));
 typedef float itm_M128 __attribute__((vector_size(16), may_alias));
 typedef float itm_M256 __attribute__((vector_size(32), may_alias));
+#endif
 
 static __attribute__((noinline)) void read_slow(void *dst, const void *src, size_t n)
 {
@@ -139,8 +142,10 @@ ITM_READ_OTHER(E)
 ITM_READ_OTHER(CF)
 ITM_READ_OTHER(CD)
 ITM_READ_OTHER(CE)
+#if defined(__x86_64__)
 ITM_READ_OTHER(M64)
 ITM_READ_OTHER(M128)
+#endif
 
 ITM_FAMILY(U1)
 ITM_FAMILY(U2)
@@ -152,6 +157,7 @@ ITM_FAMILY(E)
 ITM_FAMILY(CF)
 ITM_FAMILY(CD)
 ITM_FAMILY(CE)
+#if defined(__x86_64__)
 ITM_FAMILY(M64)
 ITM_FAMILY(M128)
 /* 256-bit vectors travel in ymm registers: the callers are compiled with
@@ -161,6 +167,7 @@ ITM_FAMILY(M128)
 ITM_READ_OTHER(M256)
 ITM_FAMILY(M256)
 #pragma GCC pop_options
+#endif
 
 /* ------------------------------------------- memcpy, memmove, memset */
 

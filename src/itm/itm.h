@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "../core/tx.h"
+#include "../htm/htm.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libstm-itm's byte masks assume a little-endian machine (x86-64, ppc64le)"
@@ -54,11 +55,28 @@ enum { ITM_outsideTransaction = 0, ITM_inRetryableTransaction, ITM_inIrrevocable
  * returns from _ITM_beginTransaction once more. */
 struct stm_itm_jb {
 #if defined(__x86_64__)
-    uint64_t sp, rbx, rbp, r12, r13, r14, r15, pc;
+    uint64_t sp, rbx, rbp, r12, r13, r14, r15, pc; /* src/itm/x86_64.S */
+#elif defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+    /* src/itm/ppc64le.S: the ELFv2 non-volatile state */
+    uint64_t sp, reserved, pc, cr;
+    uint64_t gpr[18];                    /* r14-r31 */
+    double fpr[18];                      /* f14-f31 */
+    _Alignas(16) uint64_t vr[24];        /* v20-v31 */
 #else
 #error "libstm-itm: no entry point for this architecture"
 #endif
 };
+#if defined(__powerpc64__)
+/* the offsets ppc64le.S uses */
+_Static_assert(__builtin_offsetof(struct stm_itm_jb, gpr) == 32 &&
+                   __builtin_offsetof(struct stm_itm_jb, fpr) == 176 &&
+                   __builtin_offsetof(struct stm_itm_jb, vr) == 320 &&
+                   sizeof(struct stm_itm_jb) == 512,
+               "struct stm_itm_jb does not match src/itm/ppc64le.S");
+#else
+_Static_assert(__builtin_offsetof(struct stm_itm_jb, pc) == 56 && sizeof(struct stm_itm_jb) == 64,
+               "struct stm_itm_jb does not match src/itm/x86_64.S");
+#endif
 
 __attribute__((noreturn)) void stm_itm_longjmp(const struct stm_itm_jb *jb, uint32_t action);
 
@@ -216,6 +234,15 @@ void stm_itm_mem_undo(struct stm_itm_tx *t, size_t allocs_from, size_t frees_fro
  * cancel of the outermost transaction, which the hardware has rolled back
  * already. */
 #define ITM_HTM_CODE_CANCEL 0xf6
+
+/* The hardware path runs on RTM (x86-64).  Elsewhere t->mode is never
+ * ITM_HTM, and an abort is never asked for. */
+#if defined(__x86_64__)
+#define ITM_HAVE_HTM 1
+#define ITM_HTM_ABORT(code) STM_RTM_ABORT(code)
+#else
+#define ITM_HTM_ABORT(code) ((void)0)
+#endif
 
 /* Fast-path helpers shared by the barriers. */
 static inline uint64_t stm_itm_bit(uintptr_t word)

@@ -14,7 +14,12 @@
  *  - hardware (RTM): stm_itm_begin executes xbegin itself, so an abort
  *    resumes in its frame with every register and all memory (the stack
  *    included) as they were, and the policy decides again.  The body runs
- *    the compiler's uninstrumented copy, with no per-access cost.  As in
+ *    the compiler's uninstrumented copy, with no per-access cost, while no
+ *    software transaction runs (sw_active is 0, read at begin: a software
+ *    begin aborts it); with software transactions in flight it runs the
+ *    instrumented copy, whose barriers are plain accesses and whose frees
+ *    wait for a grace period (the uninstrumented copy calls free() itself,
+ *    and a software reader may still hold the block).  As in
  *    Hybrid NOrec it reads seq first (subscription) and, at commit, bumps
  *    hw_commits while software transactions run; not knowing what the
  *    uninstrumented code wrote, it does so whenever sw_active != 0 (unless
@@ -322,14 +327,7 @@ static __attribute__((noreturn)) void retry_now(struct stm_itm_tx *t)
 
 /* ------------------------------------------------------------- hardware */
 
-static uint32_t code_path_htm(uint32_t prop)
-{
-    return (prop & ITM_pr_uninstrumentedCode) ? ITM_a_runUninstrumentedCode
-                                             : ITM_a_runInstrumentedCode;
-}
-
-#if defined(__x86_64__)
-#define ITM_HAVE_HTM 1
+#ifdef ITM_HAVE_HTM
 /* Try the transaction in hardware.  Returns the action code, or 0 to go to
  * software (*serial: serially). */
 static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
@@ -354,7 +352,16 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
                 STM_RTM_ABORT(STM_HTM_CODE_BUSY);
             t->mode = ITM_HTM;
             t->nesting = 1;
-            return code_path_htm(prop);
+            /* The uninstrumented copy frees memory with free() at once.
+             * That is safe only while no software transaction, which
+             * might still read the block, runs: so only while sw_active
+             * is 0, read here and thereby subscribed (a software begin
+             * aborts us).  Otherwise the instrumented copy runs, with
+             * plain accesses and _ITM_free deferred past a grace period. */
+            t->uninstrumented = (prop & ITM_pr_uninstrumentedCode) &&
+                                (!(prop & ITM_pr_instrumentedCode) ||
+                                 __atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) == 0);
+            return t->uninstrumented ? ITM_a_runUninstrumentedCode : ITM_a_runInstrumentedCode;
         }
         unsigned s = (unsigned)status;
         if ((s & STM_RTM_EXPLICIT) && STM_RTM_CODE(s) == ITM_HTM_CODE_CANCEL) {
@@ -394,6 +401,7 @@ static void commit_htm(struct stm_itm_tx *t)
     }
     t->mode = ITM_NONE;
     t->nesting = 0;
+    t->uninstrumented = false;
     unsigned nfrees = t->hw_nfrees;
     stm_rtm_end();
     STM_STAT_INC(t->core, commits_htm);
@@ -406,9 +414,6 @@ static void commit_htm(struct stm_itm_tx *t)
     if (wake)
         stm_wake_all(t->core);
 }
-#define HTM_ABORT(code) STM_RTM_ABORT(code)
-#else
-#define HTM_ABORT(code) ((void)0)
 #endif
 
 /* ---------------------------------------------------------------- begin */
@@ -417,7 +422,9 @@ static uint32_t begin_nested(struct stm_itm_tx *t, uint32_t prop, const struct s
 {
     if (t->mode == ITM_HTM) {
         t->nesting++; /* flat; rolled back with the hardware transaction */
-        return code_path_htm(prop);
+        /* the outermost's choice (see begin_htm) */
+        return t->uninstrumented && (prop & ITM_pr_uninstrumentedCode) ? ITM_a_runUninstrumentedCode
+                                                                        : ITM_a_runInstrumentedCode;
     }
     if (!(prop & ITM_pr_instrumentedCode)) {
         /* only an uninstrumented copy: it must run irrevocably */
@@ -564,8 +571,8 @@ void _ITM_abortTransaction(int reason)
     bool outer = (reason & ITM_outerAbort) || t->nesting == 1;
     if (t->mode == ITM_HTM) {
         if (outer)
-            HTM_ABORT(ITM_HTM_CODE_CANCEL);
-        HTM_ABORT(STM_HTM_CODE_NEEDSW); /* closed nesting needs software */
+            ITM_HTM_ABORT(ITM_HTM_CODE_CANCEL);
+        ITM_HTM_ABORT(STM_HTM_CODE_NEEDSW); /* closed nesting needs software */
     }
     if (!outer) {
         if (t->cp.n == 0 || t->cp.e[t->cp.n - 1].nesting != t->nesting)
@@ -590,7 +597,7 @@ void _ITM_abortTransaction(int reason)
 void stm_itm_go_irrevocable(struct stm_itm_tx *t)
 {
     if (t->mode == ITM_HTM)
-        HTM_ABORT(STM_HTM_CODE_IRREVOCABLE);
+        ITM_HTM_ABORT(STM_HTM_CODE_IRREVOCABLE);
     if (t->mode == ITM_NOREC) {
         /* take seq for good and write the redo log through; the undo log
          * keeps the old bytes, so a nested transaction that cancels still
@@ -667,7 +674,7 @@ static void action_push(struct stm_itm_action **e, size_t *n, size_t *cap, void 
 void stm_itm_push_action(struct stm_itm_tx *t, int commit, void (*fn)(void *), void *arg)
 {
     if (t->mode == ITM_HTM)
-        HTM_ABORT(STM_HTM_CODE_NEEDSW); /* kept in software logs */
+        ITM_HTM_ABORT(STM_HTM_CODE_NEEDSW); /* kept in software logs */
     if (commit)
         action_push(&t->commit_acts.e, &t->commit_acts.n, &t->commit_acts.cap, fn, arg);
     else
@@ -703,7 +710,7 @@ void stm_itm_retry(void)
     if (t->nesting == 0)
         stm_fatal("stm_itm_retry", "called outside a transaction");
     if (t->mode == ITM_HTM)
-        HTM_ABORT(STM_HTM_CODE_RETRY); /* software blocks */
+        ITM_HTM_ABORT(STM_HTM_CODE_RETRY); /* software blocks */
     retry_now(t);
 }
 
