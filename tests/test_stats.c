@@ -172,8 +172,7 @@ static void *set_flag_when_blocked(void *arg)
     /* wait until the waiter has announced itself: the store must then
      * wake it (a store before the announcement would be seen by its
      * re-check instead, with no wake-up to count) */
-    const uint32_t *bucket = &stm_waitq.bucket[__builtin_ctzll(stm_wlog_bit(&b->flag))];
-    while (__atomic_load_n(bucket, __ATOMIC_SEQ_CST) == 0)
+    while (stm_wait_registered(&b->flag) == 0)
         sched_yield();
     stm_store(&b->flag, 1);
     return NULL;

@@ -60,15 +60,19 @@ static void attempt_leave(stm_tx *tx)
     stm_attempt_exit(tx);
 }
 
+/* The read log a retrying attempt waits on: without the TVars it allocated
+ * itself (freed with the attempt). */
+static void keep_reads_for_wait(stm_tx *tx)
+{
+    stm_mem_forget_reads(tx, 0, 0);
+    if (tx->rlog.n == 0)
+        stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+}
+
 /* Undo the attempt's side effects; keep the read log if the attempt is to
  * block in stm_retry. */
 static void attempt_reset(stm_tx *tx, bool keep_reads)
 {
-    if (keep_reads) {
-        stm_mem_forget_reads(tx, 0, 0);
-        if (tx->rlog.n == 0)
-            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
-    }
     stm_mem_undo_allocs(tx, 0);
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
@@ -82,6 +86,12 @@ static void attempt_reset(stm_tx *tx, bool keep_reads)
 
 void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
 {
+    if (reason == STM_ABORT_RETRY) {
+        keep_reads_for_wait(tx);
+        /* still inside the attempt's read-side section: see wait.c, "Freed
+         * TVars" */
+        stm_wait_register(tx);
+    }
     attempt_leave(tx);
     attempt_reset(tx, reason == STM_ABORT_RETRY);
     if (reason == STM_ABORT_VALIDATION)
@@ -105,12 +115,12 @@ void stm_attempt_committed(stm_tx *tx, bool wake)
      * freed */
     if ((tx->allocs.n | tx->frees.n) != 0)
         stm_mem_commit(tx);
+    if (wake)
+        stm_wake_wlog(tx, &tx->wlog);
     stm_wlog_clear(&tx->wlog);
     tx->rlog.n = 0;
     tx->wscope = 0;
     tx->irrevocable = false;
     tx->mode = STM_MODE_NONE;
     tx->depth = 0;
-    if (wake)
-        stm_wake_all(tx);
 }

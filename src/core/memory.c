@@ -5,6 +5,7 @@
 
 #include "memory.h"
 #include "misuse.h"
+#include "wait.h"
 
 #define MAGIC_LIVE STM_MEM_LIVE
 #define MAGIC_DEAD STM_MEM_DEAD
@@ -64,6 +65,13 @@ static void block_release(struct rcu_head *h)
 {
     STM_TSAN_RCU_ACQUIRE();
     struct block *b = caa_container_of(h, struct block, rcu);
+    /* a thread blocked in stm_retry that read a TVar in the block is woken
+     * and re-runs; the block waits one more grace period per round */
+    if (stm_wait_block_watched(b + 1, b->size)) {
+        STM_TSAN_RCU_RELEASE();
+        urcu_memb_call_rcu(&b->rcu, block_release);
+        return;
+    }
     free(b);
 }
 

@@ -72,6 +72,7 @@ struct stm_orelse_frame {
 };
 
 #define STM_HTM_FREE_MAX 16
+#define STM_HTM_WMAX 32 /* TVars a hardware attempt records for wake-ups */
 
 struct stm_tx {
     /* hot: touched by every access */
@@ -96,9 +97,10 @@ struct stm_tx {
 
     /* hardware attempt state; written inside the hardware transaction, so
      * rolled back with it */
-    bool hw_wrote;
+    unsigned hw_nw;           /* TVars written (wait.h, stm_hw_note_write) */
     unsigned hw_nfrees;
     void *hw_frees[STM_HTM_FREE_MAX];
+    stm_tvar *hw_w[STM_HTM_WMAX];
 
     /* monotonic per-thread counters; read by other threads (relaxed) */
     struct stm_stats stats;

@@ -1,58 +1,129 @@
-/* Blocking retry: waiters sleep on a futex until a committed write may
- * have changed something they read (a write to one of the wait buckets of
- * their read set).  The correctness argument (no lost
- * wake-up) is in src/fallback/norec.c's essay and in wait.c. */
+/* Blocking retry: a waiter registers the addresses of its read set and
+ * sleeps on a futex word of its own; a committing writer wakes exactly the
+ * waiters registered on an address it wrote.  The design and the no lost
+ * wake-up argument are in wait.c. */
 #ifndef STM_SRC_WAIT_H
 #define STM_SRC_WAIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hybrid.h"
 #include "tx.h"
 
-/* Wait buckets: a TVar's bucket is its bit in the write log's 64-bit Bloom
- * filter (stm_wlog_bit), so a software writer's write set is already
- * summarized as a bucket mask (tx->wlog.filter). */
-#define STM_WAIT_BUCKETS 64
+/* Address buckets of the registration table (a power of two). */
+#define STM_WAIT_BUCKET_BITS 16
+#define STM_WAIT_BUCKETS (1u << STM_WAIT_BUCKET_BITS)
+/* Read-set entries a waiter registers address by address; a larger read
+ * set registers coarsely, as a bitmap of buckets. */
+#define STM_WAIT_EXACT 64
 
 struct stm_waitq {
-    struct stm_padded_word waiters;   /* threads between announce and leave */
-    /* per bucket: waiters that read a TVar of that bucket.  Written only by
-     * waiters (rare), read by writers that saw waiters != 0. */
-    _Alignas(STM_CACHELINE) uint32_t bucket[STM_WAIT_BUCKETS];
-    _Alignas(STM_CACHELINE) uint32_t wake_seq; /* futex word */
+    struct stm_padded_word waiters;   /* threads registered as waiters */
+    /* per bucket: low 32 bits = exact registrations of addresses in the
+     * bucket, high 32 bits = coarse waiters whose bitmap has the bucket.
+     * Written by waiters (rare), read by writers that saw waiters != 0. */
+    _Alignas(STM_CACHELINE) uint64_t count[STM_WAIT_BUCKETS];
 };
 extern struct stm_waitq stm_waitq;
 
-/* Does a writer whose write set has bucket mask `wmask` have to wake?
- * Called by software writers right after taking the seq lock; every load is
- * seq_cst (see wait.c for why that gives no lost wake-up).  Hardware
- * writers instead read the global count inside the transaction. */
-static inline bool stm_waiters_for(uint64_t wmask)
+#define STM_WAIT_COARSE_ONE (1ull << 32)
+
+static inline size_t stm_wait_bucket(const void *addr)
 {
-    if (__atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) == 0)
-        return false;
-    for (uint64_t m = wmask; m != 0; m &= m - 1)
-        if (__atomic_load_n(&stm_waitq.bucket[__builtin_ctzll(m)], __ATOMIC_SEQ_CST) != 0)
-            return true;
-    return false;
+    /* Fibonacci hashing of the word address */
+    uint64_t a = (uint64_t)(uintptr_t)addr >> 3;
+    return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - STM_WAIT_BUCKET_BITS));
 }
 
-/* Wake every blocked thread; counted in tx's stats when tx is not NULL. */
-void stm_wake_all(stm_tx *tx);
+/* Does anyone wait anywhere?  The one load a writer's commit pays when
+ * nobody waits.  Software writers call it after taking the seq lock (or
+ * later), seq_cst: see wait.c for why that loses no wake-up.  Hardware
+ * writers read the count inside the transaction instead. */
+static inline bool stm_wait_any(void)
+{
+    return __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) != 0;
+}
 
-/* Block until some (address, value) of tx's read log no longer holds.
- * The read log must be non-empty; it is cleared on return. */
+/* Registrations (exact and coarse) on addr's bucket; for tests. */
+static inline uint64_t stm_wait_registered(const void *addr)
+{
+    return __atomic_load_n(&stm_waitq.count[stm_wait_bucket(addr)], __ATOMIC_SEQ_CST);
+}
+
+/* Out of line: the wake-ups for the entries from `from` on, whose first
+ * has registrations. */
+void stm_wake_wlog_from(stm_tx *tx, const struct stm_wlog *l, size_t from);
+void stm_wake_addrs_from(stm_tx *tx, stm_tvar *const *a, size_t n, size_t from);
+
+/* Registrations on addr's bucket; seq_cst: see wait.c. */
+static inline bool stm_wait_watched(const void *addr)
+{
+    return __atomic_load_n(&stm_waitq.count[stm_wait_bucket(addr)], __ATOMIC_SEQ_CST) != 0;
+}
+
+/* After a commit whose stm_wait_any() was true: wake the waiters
+ * registered on the addresses of the write log (before it is cleared), or
+ * of the n addresses a[0..n).  Inline, so that a commit to data nobody
+ * waits on costs a hash and a load per address written and no call.
+ * Counted in tx's stats (one per waiter woken) when tx is not NULL. */
+static inline void stm_wake_wlog(stm_tx *tx, const struct stm_wlog *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (stm_wait_watched(l->e[i].addr)) {
+            stm_wake_wlog_from(tx, l, i);
+            return;
+        }
+}
+
+static inline void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (stm_wait_watched(a[i])) {
+            stm_wake_addrs_from(tx, a, n, i);
+            return;
+        }
+}
+
+/* Wake every registered waiter (a writer that cannot list what it wrote);
+ * counted like the above. */
+void stm_wake_everyone(stm_tx *tx);
+
+/* A hardware attempt records the TVars it writes (rolled back with it), so
+ * that its commit wakes precisely.  Past STM_HTM_WMAX distinct writes the
+ * attempt re-runs in software if anyone waits (atomically.c). */
+static inline void stm_hw_note_write(stm_tx *tx, stm_tvar *tv)
+{
+    unsigned n = tx->hw_nw;
+    if (n != 0 && n <= STM_HTM_WMAX && tx->hw_w[n - 1] == tv)
+        return; /* the same TVar again (a loop of updates) */
+    if (n < STM_HTM_WMAX)
+        tx->hw_w[n] = tv;
+    tx->hw_nw = n + 1;
+}
+
+/* stm_retry, called by stm_tx_abort while the attempt is still inside its
+ * read-side section: register tx's read log (which must be non-empty and
+ * hold no TVar the attempt allocated).  Registration stays until
+ * stm_wait_for_change returns or the thread is cancelled in it. */
+void stm_wait_register(stm_tx *tx);
+
+/* Block until some (address, value) of tx's read log no longer holds, or a
+ * block holding a TVar of it is being freed.  A cancellation point (deferred
+ * and asynchronous cancellation act while the thread sleeps).  The read
+ * log is cleared on return. */
 void stm_wait_for_change(stm_tx *tx);
 
-/* The same wait for a read set libstm does not log itself (libstm-itm's
- * byte-granular one): announce in the buckets of `buckets`, then sleep
- * until holds(arg) returns false.  holds must wait out an odd seq with a
- * seq_cst load first and compare against memory inside a read-side
- * section, as read_set_holds in wait.c does.  Counted in tx's stats. */
-void stm_wait_until_changed(stm_tx *tx, uint64_t buckets, bool (*holds)(const void *arg),
-                            const void *arg);
+/* Reclamation (memory.c), after a grace period: is some registered waiter
+ * watching an address in [p, p + size)?  If so it is told to re-run its
+ * transaction and woken, and the caller must defer the free by another
+ * grace period. */
+bool stm_wait_block_watched(const void *p, size_t size);
+
+/* In a child after fork(): forget every waiter of the parent (only the
+ * forking thread exists there, and it was not waiting). */
+void stm_wait_reset_after_fork(void);
 
 /* Test hook: called between the last re-check and the sleep, to widen the
  * lost-wake-up window in tests.  NULL in production. */

@@ -43,9 +43,9 @@
  * one more validation settles that; then the redo log is written back and
  * seq = snap + 2 publishes it.  Linearization point: the CAS.
  *
- * Blocking retry and wake-ups.  A writer reads the waiter count (and the
- * counts of the wait buckets its write set touches, see wait.c) with
- * seq_cst loads right after its seq CAS.  A waiter increments the count
+ * Blocking retry and wake-ups.  A writer reads the waiter count with a
+ * seq_cst load right after its seq CAS, and when it is not zero, after the
+ * write-back, the registrations of the addresses it wrote (wait.c).  A waiter increments the count
  * (seq_cst) and then reads seq (seq_cst) before re-checking its read set.
  * In the single total order of seq_cst operations either the writer's load
  * follows the increment (the writer sees the waiter and wakes it) or the
@@ -173,7 +173,7 @@ bool stm_norec_commit(stm_tx *tx)
         return false;
     }
     lock_seq(tx);
-    bool wake = stm_waiters_for(tx->wlog.filter);
+    bool wake = stm_wait_any();
     write_back(tx);
     __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     stm_attempt_exit(tx);
@@ -206,7 +206,7 @@ bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
     if (tx->wlog.n != 0) {
-        wake = stm_waiters_for(tx->wlog.filter);
+        wake = stm_wait_any();
         write_back(tx);
         __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     } else {
@@ -224,7 +224,7 @@ bool stm_norec_store(stm_tvar *tv, uintptr_t v)
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED)) {
-            bool wake = stm_waiters_for(stm_wlog_bit(tv));
+            bool wake = stm_wait_any();
             __atomic_thread_fence(__ATOMIC_RELEASE);
             __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
             __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);

@@ -27,10 +27,12 @@
  * ThreadSanitizer sees no race; ordering comes from the fences around the
  * seq loads, as in norec.c.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/hybrid.h"
+#include "../core/wait.h"
 #include "../core/misuse.h"
 #include "itm.h"
 
@@ -332,6 +334,7 @@ void stm_itm_write_bytes(struct stm_itm_tx *t, void *dst, const void *src, size_
 {
     if (t->mode == ITM_HTM) {
         memcpy(dst, src, n);
+        stm_itm_hw_note(t, dst, n);
         return;
     }
     if (own_stack(t, (uintptr_t)dst, t->jb.sp) && t->mode != ITM_NONE) {
@@ -505,12 +508,86 @@ void stm_itm_drop(struct stm_itm_tx *t, const void *p, size_t n)
     }
 }
 
-uint64_t stm_itm_rlog_buckets(const struct stm_itm_tx *t)
+/* ---------------------------------------------------------- wake-ups */
+
+/* The whole aligned word at w: the piece read may be smaller, but the word
+ * never crosses a page, and a waiter on a word wakes when any of its bytes
+ * changes (a spurious wake-up re-runs the transaction, which retries
+ * again).  Bytes next to the object may lie outside it: not an error. */
+__attribute__((no_sanitize_address)) static uint64_t load_word(uintptr_t w)
 {
-    uint64_t m = 0;
-    for (size_t i = 0; i < t->r.n; i++)
-        m |= stm_itm_bit(ITM_RADDR(t->r.e[i].key) & ~(uintptr_t)7);
-    return m;
+    return __atomic_load_n((const uint64_t *)w, __ATOMIC_RELAXED);
+}
+
+static bool in_allocs(const struct stm_itm_tx *t, uintptr_t a)
+{
+    for (size_t i = 0; i < t->allocs.n; i++) {
+        uintptr_t lo = (uintptr_t)t->allocs.e[i];
+        if (a >= lo && a < lo + malloc_usable_size(t->allocs.e[i]))
+            return true;
+    }
+    return false;
+}
+
+int stm_itm_reads_to_core(struct stm_itm_tx *t)
+{
+    struct stm_rlog *l = &t->core->rlog;
+    l->n = 0;
+    for (size_t i = 0; i < t->r.n; i++) {
+        uintptr_t a = ITM_RADDR(t->r.e[i].key);
+        unsigned sz = ITM_RSIZE(t->r.e[i].key);
+        if (own_stack(t, a, t->jb.sp) || in_allocs(t, a))
+            continue; /* private, or freed when the attempt is undone */
+        uintptr_t w = a & ~(uintptr_t)7;
+        uint64_t v = load_word(w);
+        uint64_t piece = v >> (8 * (a & 7));
+        if (sz < 8)
+            piece &= ((uint64_t)1 << (8 * sz)) - 1;
+        if (piece != t->r.e[i].val) {
+            l->n = 0;
+            return -1; /* changed already: run again at once */
+        }
+        if (l->n != 0 && (uintptr_t)l->e[l->n - 1].addr == w)
+            continue;
+        stm_rlog_append(l, (const stm_tvar *)w, v);
+    }
+    return (int)(l->n > INT32_MAX ? INT32_MAX : l->n);
+}
+
+/* Wake in batches of words (wait.c wants an array of addresses). */
+struct word_batch {
+    stm_tvar *w[64];
+    size_t n;
+};
+
+static void batch_word(struct stm_itm_tx *t, struct word_batch *b, uintptr_t w)
+{
+    if (b->n != 0 && (uintptr_t)b->w[b->n - 1] == w)
+        return;
+    if (b->n == 64) {
+        stm_wake_addrs(t->core, b->w, b->n);
+        b->n = 0;
+    }
+    b->w[b->n++] = (stm_tvar *)w;
+}
+
+void stm_itm_wake_written(struct stm_itm_tx *t)
+{
+    struct word_batch b;
+    b.n = 0;
+    for (size_t i = 0; i < t->w.n; i++)
+        if (t->w.e[i].mask != 0)
+            batch_word(t, &b, t->w.e[i].word);
+    /* in-place writes (serial) left their addresses in the undo log */
+    for (size_t i = 0; i < t->u.n; i++) {
+        uintptr_t a = (uintptr_t)t->u.e[i].addr;
+        if (own_stack(t, a, t->jb.sp))
+            continue;
+        for (uintptr_t w = a & ~(uintptr_t)7; w < a + t->u.e[i].len; w += 8)
+            batch_word(t, &b, w);
+    }
+    if (b.n != 0)
+        stm_wake_addrs(t->core, b.w, b.n);
 }
 
 void stm_itm_logs_free(struct stm_itm_tx *t)

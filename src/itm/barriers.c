@@ -97,6 +97,7 @@ static __attribute__((noinline)) void write_slow(void *dst, const void *src, siz
         struct stm_itm_tx *t_ = stm_itm_tls;                                   \
         if (__builtin_expect(t_->mode == ITM_HTM, 1)) {                        \
             *p = v;                                                            \
+            stm_itm_hw_note(t_, p, sizeof v);                                  \
             return;                                                            \
         }                                                                      \
         write_slow(p, &v, sizeof v);                                           \
@@ -183,6 +184,8 @@ static void transfer(void *dst, const void *src, size_t n, bool rt, bool wt)
         stm_fatal("_ITM_memcpy", "called outside a transaction");
     if (t->mode == ITM_HTM) {
         memmove(dst, src, n);
+        if (wt)
+            stm_itm_hw_note(t, dst, n);
         return;
     }
     char small[256];
@@ -231,9 +234,10 @@ static void set(void *dst, int c, size_t n)
         return;
     if (t->nesting == 0)
         stm_fatal("_ITM_memset", "called outside a transaction");
-    if (t->mode == ITM_HTM)
+    if (t->mode == ITM_HTM) {
         memset(dst, c, n);
-    else
+        stm_itm_hw_note(t, dst, n);
+    } else
         stm_itm_set_bytes(t, dst, c, n);
 }
 

@@ -137,6 +137,7 @@ struct stm_itm_action {
 };
 
 #define ITM_HTM_FREE_MAX 16
+#define ITM_HTM_WMAX 32     /* words a hardware attempt names for wake-ups */
 
 struct stm_itm_tx {
     int mode;               /* enum stm_itm_mode */
@@ -170,6 +171,10 @@ struct stm_itm_tx {
     /* hardware attempt: frees to retire after the commit (0 outside one) */
     unsigned hw_nfrees;
     void *hw_frees[ITM_HTM_FREE_MAX];
+    /* hardware attempt running the instrumented copy: the words it wrote
+     * (rolled back with it), so that its commit wakes their waiters */
+    unsigned hw_nw;
+    uintptr_t hw_w[ITM_HTM_WMAX];
 };
 
 /* This thread's descriptor.  Before the first transaction (and after the
@@ -215,7 +220,29 @@ void stm_itm_wlog_clear(struct stm_itm_tx *t);
 void stm_itm_wlog_truncate(struct stm_itm_tx *t, size_t n, size_t shadow_n);
 /* Drop [p, p+n) from the logs after writing its logged bytes through. */
 void stm_itm_drop(struct stm_itm_tx *t, const void *p, size_t n);
-uint64_t stm_itm_rlog_buckets(const struct stm_itm_tx *t);
+/* stm_itm_retry: the read log as libstm's (tx->rlog of t->core): each
+ * piece's aligned word with its current value, except pieces on our own
+ * stack and in blocks this attempt allocated.  Returns the entries made,
+ * or -1 if a piece no longer holds what the attempt read (no need to
+ * wait).  Memory must be as before the attempt (undo log replayed). */
+int stm_itm_reads_to_core(struct stm_itm_tx *t);
+/* Wake the waiters of the words the committed transaction wrote. */
+void stm_itm_wake_written(struct stm_itm_tx *t);
+/* A hardware attempt running instrumented code wrote [p, p+n). */
+static inline void stm_itm_hw_note(struct stm_itm_tx *t, const void *p, size_t n)
+{
+    uintptr_t w = (uintptr_t)p & ~(uintptr_t)7, end = (uintptr_t)p + n;
+    for (; w < end; w += 8) {
+        unsigned k = t->hw_nw;
+        if (k != 0 && k <= ITM_HTM_WMAX && t->hw_w[k - 1] == w)
+            continue;
+        if (k < ITM_HTM_WMAX)
+            t->hw_w[k] = w;
+        t->hw_nw = k + 1;
+        if (k >= ITM_HTM_WMAX)
+            return; /* overflowed: counted, not named */
+    }
+}
 void stm_itm_logs_free(struct stm_itm_tx *t);
 
 /* --- txn.c --- */

@@ -234,9 +234,9 @@ static bool serial_release(struct stm_itm_tx *t, bool wrote)
 {
     bool wake = false;
     if (wrote) {
-        /* seq_cst after our CAS of seq: the no-lost-wake-up argument of
-         * wait.c; in-place writes have no bucket mask, so any waiter */
-        wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) != 0;
+        /* seq_cst while we hold seq: the no-lost-wake-up argument of
+         * wait.c */
+        wake = stm_wait_any();
         __atomic_store_n(STM_SEQ, t->snap + 2, __ATOMIC_RELEASE);
     } else {
         __atomic_store_n(STM_SEQ, t->snap, __ATOMIC_RELEASE);
@@ -255,11 +255,10 @@ static void run_actions(struct stm_itm_tx *t, bool commit, size_t from)
     }
 }
 
-/* Undo everything the attempt did and leave it (seq released, counters
- * restored).  keep_reads: for a retry, which waits on them. */
-static void rollback(struct stm_itm_tx *t, bool keep_reads)
+/* Undo what the attempt did to memory and to its logs (it stays inside
+ * its read-side section, holding seq if serial). */
+static void rollback_undo(struct stm_itm_tx *t)
 {
-    bool in_place = t->wrote_in_place || t->uninstrumented;
     stm_itm_undo_apply(t, 0, t->jb.sp);
     t->u.an = 0;
     stm_itm_mem_undo(t, 0, 0);
@@ -268,16 +267,26 @@ static void rollback(struct stm_itm_tx *t, bool keep_reads)
     t->commit_acts.n = 0;
     stm_itm_wlog_clear(t);
     t->cp.n = 0;
-    if (!keep_reads)
-        t->r.n = 0;
-    if (t->mode == ITM_SERIAL)
-        serial_release(t, in_place); /* the undo log restored memory */
+}
+
+/* Leave the rolled-back attempt: seq released, counters restored. */
+static void rollback_leave(struct stm_itm_tx *t)
+{
+    if (t->mode == ITM_SERIAL) /* the undo log restored memory */
+        serial_release(t, t->wrote_in_place || t->uninstrumented);
     leave(t);
+    t->r.n = 0;
     t->mode = ITM_NONE;
     t->nesting = 0;
     t->irrevocable = false;
     t->uninstrumented = false;
     t->wrote_in_place = false;
+}
+
+static void rollback(struct stm_itm_tx *t)
+{
+    rollback_undo(t);
+    rollback_leave(t);
 }
 
 static __attribute__((noreturn)) void jump(const struct stm_itm_jb *jb, uint32_t action)
@@ -290,37 +299,34 @@ void stm_itm_restart(struct stm_itm_tx *t)
 {
     if (t->mode == ITM_SERIAL)
         stm_fatal("libstm-itm", "a serial transaction was asked to restart");
-    rollback(t, false);
+    rollback(t);
     STM_STAT_INC(t->core, aborts_stm);
     bool serial = ++t->aborts >= stm_config()->serial_after;
     uint32_t a = begin_software(t, serial);
     jump(&t->jb, a | ITM_a_restoreLiveVariables);
 }
 
-/* Block until something the attempt read changes (stm_itm_retry). */
-static bool read_set_holds(const void *arg)
-{
-    const struct stm_itm_tx *t = arg;
-    urcu_memb_read_lock();
-    /* compare against whole commits; seq_cst pairs with the writers'
-     * load of the waiter counts (wait.c) */
-    if (__atomic_load_n(STM_SEQ, __ATOMIC_SEQ_CST) & 1)
-        stm_wait_even(STM_SEQ);
-    bool holds = stm_itm_rlog_holds(t);
-    STM_TSAN_RCU_RELEASE();
-    urcu_memb_read_unlock();
-    return holds;
-}
-
+/* Block until something the attempt read changes (stm_itm_retry): the
+ * attempt's reads become libstm's read log (whole words, see
+ * stm_itm_reads_to_core), registered with libstm's waiters while the
+ * attempt is still inside its read-side section (wait.c's protocol), and
+ * libstm's wait sleeps until a writer of either API changes one. */
 static __attribute__((noreturn)) void retry_now(struct stm_itm_tx *t)
 {
     if (t->irrevocable)
         stm_fatal("stm_itm_retry", "called in an irrevocable transaction, which cannot be rolled back");
-    rollback(t, true);
-    if (t->r.n == 0)
+    stm_itm_undo_apply(t, 0, t->jb.sp); /* memory as before the attempt */
+    t->u.an = 0;
+    int r = stm_itm_reads_to_core(t);
+    if (r == 0)
         stm_fatal("stm_itm_retry", "the transaction read nothing, so it could never be woken");
-    stm_wait_until_changed(t->core, stm_itm_rlog_buckets(t), read_set_holds, t);
-    t->r.n = 0;
+    if (r > 0)
+        stm_wait_register(t->core);
+    rollback_undo(t);
+    rollback_leave(t);
+    if (r > 0)
+        stm_wait_for_change(t->core); /* clears libstm's read log */
+    t->core->rlog.n = 0;
     uint32_t a = begin_software(t, false);
     jump(&t->jb, a | ITM_a_restoreLiveVariables);
 }
@@ -356,11 +362,17 @@ static uint32_t begin_htm(struct stm_itm_tx *t, uint32_t prop, bool *serial)
              * That is safe only while no software transaction, which
              * might still read the block, runs: so only while sw_active
              * is 0, read here and thereby subscribed (a software begin
-             * aborts us).  Otherwise the instrumented copy runs, with
-             * plain accesses and _ITM_free deferred past a grace period. */
+             * aborts us).  Likewise it cannot name what it writes, which
+             * a commit must wake the waiters of: so only while nobody
+             * waits either (wait.c's `waiters`, read here: a waiter
+             * registering aborts us).  Otherwise the instrumented copy
+             * runs, with plain accesses that note the words written
+             * (hw_w) and _ITM_free deferred past a grace period. */
+            t->hw_nw = 0;
             t->uninstrumented = (prop & ITM_pr_uninstrumentedCode) &&
                                 (!(prop & ITM_pr_instrumentedCode) ||
-                                 __atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) == 0);
+                                 (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) == 0 &&
+                                  __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) == 0));
             return t->uninstrumented ? ITM_a_runUninstrumentedCode : ITM_a_runInstrumentedCode;
         }
         unsigned s = (unsigned)status;
@@ -397,7 +409,11 @@ static void commit_htm(struct stm_itm_tx *t)
             __atomic_store_n(STM_HW_COMMITS,
                              __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
                              __ATOMIC_RELAXED);
+        /* read inside the transaction: a waiter registering after this
+         * aborts us (wait.c) */
         wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+        if (wake && t->hw_nw > ITM_HTM_WMAX)
+            ITM_HTM_ABORT(STM_HTM_CODE_NEEDSW); /* too many words to name */
     }
     t->mode = ITM_NONE;
     t->nesting = 0;
@@ -412,7 +428,7 @@ static void commit_htm(struct stm_itm_tx *t)
     if (nfrees != 0)
         stm_itm_mem_commit(t);
     if (wake)
-        stm_wake_all(t->core);
+        stm_wake_addrs(t->core, (stm_tvar *const *)t->hw_w, t->hw_nw);
 }
 #endif
 
@@ -500,9 +516,19 @@ static void lock_seq(struct stm_itm_tx *t)
     }
 }
 
+/* After the outermost software or serial commit.  wake: stm_wait_any()
+ * said someone waits; wake the waiters of what was written (the redo log,
+ * or the undo log of in-place writes), or everyone after code that writes
+ * without telling (uninstrumented or irrevocable). */
 static void finish(struct stm_itm_tx *t, bool wake)
 {
     leave(t);
+    if (wake) {
+        if (t->uninstrumented || t->irrevocable)
+            stm_wake_everyone(t->core);
+        else
+            stm_itm_wake_written(t);
+    }
     t->mode = ITM_NONE;
     t->nesting = 0;
     stm_itm_mem_commit(t);
@@ -515,8 +541,6 @@ static void finish(struct stm_itm_tx *t, bool wake)
     t->irrevocable = false;
     t->uninstrumented = false;
     t->wrote_in_place = false;
-    if (wake)
-        stm_wake_all(t->core);
     if (t->commit_acts.n != 0) {
         run_actions(t, true, 0);
         t->commit_acts.n = 0;
@@ -550,7 +574,7 @@ void _ITM_commitTransaction(void)
         STM_STAT_INC(t->core, commits_stm);
     } else {
         lock_seq(t);
-        wake = stm_waiters_for(t->w.filter);
+        wake = stm_wait_any(); /* seq_cst, after taking seq: wait.c */
         stm_itm_write_back(t, false);
         __atomic_store_n(STM_SEQ, t->snap + 2, __ATOMIC_RELEASE);
         STM_STAT_INC(t->core, commits_stm);
@@ -590,7 +614,7 @@ void _ITM_abortTransaction(int reason)
     }
     if (t->mode == ITM_SERIAL && t->uninstrumented)
         stm_fatal("_ITM_abortTransaction", "cancel in a transaction that declared it cannot cancel");
-    rollback(t, false);
+    rollback(t);
     jump(&t->jb, ITM_a_abortTransaction | ITM_a_restoreLiveVariables);
 }
 

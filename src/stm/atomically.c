@@ -121,19 +121,23 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                         STM_HTM_ABORT(STM_HTM_CODE_BUSY);
                     tx->mode = STM_MODE_HTM;
                     tx->depth = 1;
-                    tx->hw_wrote = false;
+                    tx->hw_nw = 0;
                     tx->hw_nfrees = 0;
                     intptr_t r = fn(tx, arg);
                     bool wake = false;
-                    if (tx->hw_wrote) {
+                    if (tx->hw_nw != 0) {
                         if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
                             __atomic_store_n(STM_HW_COMMITS,
                                              __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
                                              __ATOMIC_RELAXED);
+                        /* inside the transaction: see wait.c */
                         wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                        /* more TVars than recorded: software wakes precisely */
+                        if (wake && tx->hw_nw > STM_HTM_WMAX)
+                            STM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
                     }
-                    /* the emulation reports its own (bucket-precise) wake-up
-                     * decision; real hardware returns 0 here */
+                    /* the emulation reports its own wake-up decision (read
+                     * under its commit lock); real hardware returns 0 here */
                     if (stm_htm_end())
                         wake = true;
                     tx->mode = STM_MODE_NONE;
@@ -141,7 +145,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     STM_STAT_INC(tx, commits_htm);
                     stm_mem_commit_htm(tx);
                     if (wake)
-                        stm_wake_all(tx);
+                        stm_wake_addrs(tx, tx->hw_w, tx->hw_nw);
                     stm_policy_site_result(cfg, fn, true);
                     return r;
                 }

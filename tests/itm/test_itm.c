@@ -616,6 +616,62 @@ START_TEST(retry_wakes)
 }
 END_TEST
 
+/* Wake-ups across the two APIs: an stm_atomically writer wakes a
+ * __transaction_atomic waiter, and a __transaction_atomic writer wakes an
+ * stm_retry waiter (one table of waiters, keyed by word address). */
+static stm_tvar g_flag_a, g_flag_b;
+
+static void *itm_waiter(void *arg)
+{
+    (void)arg;
+    uintptr_t v;
+    __transaction_atomic {
+        v = g_flag_a.word;
+        if (v == 0)
+            stm_itm_retry();
+    }
+    return (void *)v;
+}
+
+static intptr_t wait_b(stm_tx *tx, void *arg)
+{
+    (void)arg;
+    uintptr_t v = stm_read(tx, &g_flag_b);
+    if (v == 0)
+        stm_retry(tx);
+    return (intptr_t)v;
+}
+
+static void *stm_waiter(void *arg)
+{
+    (void)arg;
+    return (void *)stm_atomically(wait_b, NULL);
+}
+
+static intptr_t set_a(stm_tx *tx, void *arg)
+{
+    (void)arg;
+    stm_write(tx, &g_flag_a, 7);
+    return 0;
+}
+
+START_TEST(retry_across_apis)
+{
+    set_mode(_i);
+    pthread_t a, b;
+    pthread_create(&a, NULL, itm_waiter, NULL);
+    pthread_create(&b, NULL, stm_waiter, NULL);
+    usleep(20000); /* usually both are asleep by now; either way they wake */
+    stm_atomically(set_a, NULL);
+    __transaction_atomic { g_flag_b.word = 9; }
+    void *ra, *rb;
+    pthread_join(a, &ra);
+    pthread_join(b, &rb);
+    ck_assert_int_eq((intptr_t)ra, 7);
+    ck_assert_int_eq((intptr_t)rb, 9);
+}
+END_TEST
+
 /* ------------------------------- the transaction's own (callee) stack */
 
 /* fill() writes and reads a callee's local array through a pointer, so the
@@ -713,6 +769,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, retry_wakes, 0, 3);
     tcase_add_loop_test(tc, user_actions, 0, 3);
     tcase_add_loop_test(tc, callee_stack, 0, 3);
+    tcase_add_loop_test(tc, retry_across_apis, 0, 3);
     tcase_add_test(tc, retry_misuse_reported);
     suite_add_tcase(s, tc);
     return s;

@@ -279,7 +279,13 @@ int stm_emu_end(void)
         if (!__atomic_compare_exchange_n(STM_SEQ, &s, snap + 1, false, __ATOMIC_SEQ_CST,
                                          __ATOMIC_RELAXED))
             conflict();
-        wake = stm_waiters_for(tx->wlog.filter);
+        wake = stm_wait_any();
+        if (wake && tx->hw_nw > STM_HTM_WMAX) {
+            /* more TVars than recorded for the wake-up (wait.h): nothing
+             * written yet, so release seq and let software commit it */
+            __atomic_store_n(STM_SEQ, snap, __ATOMIC_RELEASE);
+            stm_emu_abort(STM_HTM_CODE_NEEDSW);
+        }
         __atomic_thread_fence(__ATOMIC_RELEASE);
         for (size_t i = 0; i < tx->wlog.n; i++)
             __atomic_store_n(&tx->wlog.e[i].addr->word, tx->wlog.e[i].val, __ATOMIC_RELAXED);
@@ -291,7 +297,7 @@ int stm_emu_end(void)
     STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     COUNT(commits);
-    return wake; /* stm_atomically wakes, once, after the commit */
+    return wake; /* stm_atomically wakes after the commit (tx->hw_w) */
 }
 
 void stm_emu_abort(unsigned code)
