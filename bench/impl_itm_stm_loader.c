@@ -8,6 +8,11 @@
 
 #include "stmbench.h"
 
+/* A reference to a symbol only libstm-itm defines, so that the link keeps
+ * the library (loaded at start-up: see bench/Makefile.inc). */
+void stm_itm_retry(void);
+void (*const stmbench_itm_keep)(void) = stm_itm_retry;
+
 static const struct bench_impl *mod(void)
 {
     static const struct bench_impl *m;

@@ -130,7 +130,12 @@ struct stm_itm_tx *stm_itm_create(void)
 {
     pthread_once(&itm_once, itm_init_once);
     stm_tx_self(); /* libstm's runtime and this thread's registration */
-    struct stm_itm_tx *t = calloc(1, sizeof *t);
+    /* cache-line aligned and padded: hardware transactions of other threads
+     * must not share a line with this thread's descriptor */
+    size_t bytes = (sizeof(struct stm_itm_tx) + STM_CACHELINE - 1) & ~(size_t)(STM_CACHELINE - 1);
+    struct stm_itm_tx *t = aligned_alloc(STM_CACHELINE, bytes);
+    if (t != NULL)
+        memset(t, 0, bytes);
     if (t == NULL)
         stm_fatal("libstm-itm", "out of memory creating a thread descriptor");
     /* the stack's low end (see own_stack in access.c) */
