@@ -284,12 +284,12 @@ stage2_nohw() {
 }
 
 stage2() {
-  : > "$out/correctness.csv"
+  echo "check,result,hardware_commits,all_commits,detail" > "$out/correctness.csv"
   if [ "$hw" = 1 ]; then stage2_hw; else stage2_nohw; fi
 }
 
 stage3() {
-  : > "$out/sites.csv"
+  echo "run,site,commits,hardware,software,serial,hw_conflict,hw_capacity,hw_explicit,hw_other,busy_waits,adaptive_skips,sw_aborts,blocked" > "$out/sites.csv"
   local t n=$(nproc) mode runs=()
   # (label, environment, program and arguments)
   if [ "$quick" = 1 ]; then
@@ -316,8 +316,8 @@ stage3() {
 # Thread counts 1, 2, 4 ... and nproc.
 thread_list() {
   local n=$(nproc) t=1 l=""
-  while [ "$t" -lt "$n" ]; do l="$l,$t"; t=$((t * 2)); done
-  echo "${l#,},$n"
+  while [ "$t" -lt "$n" ]; do l="$l$t,"; t=$((t * 2)); done
+  echo "$l$n"
 }
 
 stage4() {
@@ -330,7 +330,7 @@ stage4() {
   else
     thr=$(thread_list)
     sets=("-w bank -A 64,4096 -R 0,0.01" "-w intset-hash,intset-skip" "-w queue")
-    impls=libstm-stm,libstm-serial,mutex,rwlock,finelock,libitm
+    impls=libstm-stm,libstm-serial,mutex,rwlock,finelock,libitm,libstm-itm
   fi
   [ "$hw" = 1 ] && impls="libstm-htm,libstm-auto,$impls"
   # keep what this stmbench has (libitm needs GCC's -fgnu-tm at build time)
@@ -558,14 +558,14 @@ fi
   echo "| 1 machine | ${status[1]} (${secs[1]} s) | $v1 |"
   if [ -s "$out/correctness.csv" ]; then
     np=$(grep -c ',PASS,' "$out/correctness.csv"); nf=$(grep -c ',FAIL,' "$out/correctness.csv")
-    hwc=$(awk -F, '{ s += $3 } END { print s + 0 }' "$out/correctness.csv")
+    hwc=$(awk -F, 'NR > 1 { s += $3 } END { print s + 0 }' "$out/correctness.csv")
     if [ "$nf" -gt 0 ]; then v2="**FAIL**: $nf of $((np + nf)) checks failed ($(grep ',FAIL,' "$out/correctness.csv" | cut -d, -f1 | paste -sd';' | sed 's/;/; /g'))"
     elif [ "$hw" = 1 ]; then v2="PASS: $np checks on the hardware path, $hwc hardware commits"
     else v2="PASS: $np checks (software, emulated and forced-abort hardware paths; no hardware commit is possible here)"; fi
   else v2="no result"; fi
   echo "| 2 correctness | ${status[2]} (${secs[2]} s) | $v2 |"
   if [ -s "$out/sites.csv" ]; then
-    v3=$(awk -F, '{ c[$2] += $3; h[$2] += $4 } END { for (s in c) if (c[s] > best) { best = c[s]; bs = s }; if (best) printf "%d site rows; busiest site %s: %d commits, %.1f%% in hardware", NR, bs, best, 100 * h[bs] / best }' "$out/sites.csv")
+    v3=$(awk -F, 'NR > 1 { c[$2] += $3; h[$2] += $4 } END { for (s in c) if (c[s] > best) { best = c[s]; bs = s }; if (best) printf "%d site rows; busiest site %s: %d commits, %.1f%% in hardware", NR - 1, bs, best, 100 * h[bs] / best }' "$out/sites.csv")
   else v3="no result"; fi
   echo "| 3 abort profile | ${status[3]} (${secs[3]} s) | ${v3:-no sites} |"
   if [ -s "$out/bench.csv" ]; then v4="$(($(wc -l < "$out/bench.csv") - 1)) points$([ "$hw" = 0 ] && echo '; hardware rows not available (no hardware TM)'); see below"
@@ -597,13 +597,13 @@ fi
   echo
   echo "| check | result | hardware commits | all commits | detail |"
   echo "|---|---|---|---|---|"
-  [ -f "$out/correctness.csv" ] && awk -F, '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$out/correctness.csv"
+  [ -f "$out/correctness.csv" ] && awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$out/correctness.csv"
   echo
   echo "## 3. Abort profile per transaction site (STM_STATS=2)"
   echo
   echo "| run | site | commits | in hw | sw | serial | hw aborts: conflict | capacity | explicit | other | busy waits | adaptive skips | sw aborts | blocked |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  [ -f "$out/sites.csv" ] && awk -F, '{ printf "| %s | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, ($3 > 0 ? sprintf("%.1f", 100 * $4 / $3) : "-"), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$out/sites.csv"
+  [ -f "$out/sites.csv" ] && awk -F, 'NR > 1 { printf "| %s | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, ($3 > 0 ? sprintf("%.1f", 100 * $4 / $3) : "-"), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$out/sites.csv"
   echo
   echo "## 4. Benchmarks (stmbench)"
   echo

@@ -28,7 +28,7 @@ check_report() { # folder hardware(0|1)
   done
   if [ "$hw" = 1 ]; then
     case $first in "**Hardware TM: yes"*) ;; *) echo "first line should say hardware TM"; fail=1 ;; esac
-    awk -F, '$3 > 0 { n++ } END { exit !(n > 0) }' "$d/correctness.csv" || { echo "no hardware commits recorded"; fail=1; }
+    awk -F, 'NR > 1 && $3 > 0 { n++ } END { exit !(n > 0) }' "$d/correctness.csv" || { echo "no hardware commits recorded"; fail=1; }
     grep -q '^libstm-htm,' "$d/bench.csv" || { echo "no libstm-htm benchmark rows"; fail=1; }
   else
     case $first in "**No hardware TM"*) ;; *) echo "first line should say no hardware TM"; fail=1 ;; esac
