@@ -4,7 +4,12 @@
  * blocking retry: a full or empty queue is polled with sched_yield()
  * between transactions.  On a CPU with RTM libitm may run transactions in
  * hardware: the path column says which ran (a sample of transactions asks
- * xtest inside the transaction). */
+ * xtest inside the transaction).
+ *
+ * The same code, linked against libstm-itm instead, is the "libstm-itm"
+ * implementation (bench/impl_itm_stm.c defines ITM_IMPL_SYM and
+ * ITM_IMPL_RETRY and includes this file): there a full or empty queue
+ * blocks in stm_itm_retry. */
 #include <sched.h>
 #include <stdlib.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -12,6 +17,12 @@
 #endif
 
 #include "stmbench.h"
+
+#ifndef ITM_IMPL_SYM
+#define ITM_IMPL_SYM bench_impl_libitm
+#define ITM_IMPL_NAME "libitm"
+#define ITM_IMPL_LIBITM 1 /* the libitm build: also libitm-ml_wt */
+#endif
 
 #define DS(name) itm_##name
 #define DS_TXP void *tx
@@ -140,6 +151,10 @@ static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
         int r;
         __transaction_atomic {
             r = enq ? itm_queue_enq(NULL, &wd->queue, *v) : itm_queue_deq(NULL, &wd->queue, v);
+#ifdef ITM_IMPL_RETRY
+            if (r != 0 && wd->qstop.word == 0)
+                stm_itm_retry(); /* sleeps until the queue or qstop changes */
+#endif
         }
         if (r == 0)
             return true;
@@ -151,18 +166,24 @@ static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
 
 static void stop(struct bench_world *wd)
 {
+#ifdef ITM_IMPL_RETRY
+    __transaction_atomic { wd->qstop.word = 1; } /* a commit wakes the blocked */
+#else
     __atomic_store_n(&wd->qstop.word, 1, __ATOMIC_RELAXED);
+#endif
 }
 
-const struct bench_impl bench_impl_libitm = {
-    .name = "libitm", .supports = supports, .setup = setup,
+const struct bench_impl ITM_IMPL_SYM = {
+    .name = ITM_IMPL_NAME, .supports = supports, .setup = setup,
     .transfer = transfer, .transfer_nested = transfer_nested, .sum = sum,
     .set_op = set_op, .queue_op = queue_op, .stop = stop, .path = path,
 };
 
+#ifdef ITM_IMPL_LIBITM
 const struct bench_impl bench_impl_libitm_mlwt = {
     .name = "libitm-ml_wt", .supports = supports, .setup = setup,
     .transfer = transfer, .transfer_nested = transfer_nested, .sum = sum,
     .set_op = set_op, .queue_op = queue_op, .stop = stop, .path = path,
     .env = "ITM_DEFAULT_METHOD=ml_wt",
 };
+#endif

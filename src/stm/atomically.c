@@ -190,41 +190,6 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
     return sw_frame(tx);
 }
 
-static void count_htm_abort(stm_tx *tx, enum stm_htm_cause c)
-{
-    switch (c) {
-    case STM_HTM_CAUSE_CONFLICT:
-        STM_STAT_INC(tx, aborts_htm_conflict);
-        break;
-    case STM_HTM_CAUSE_CAPACITY:
-        STM_STAT_INC(tx, aborts_htm_capacity);
-        break;
-    case STM_HTM_CAUSE_BUSY:
-    case STM_HTM_CAUSE_RETRY:
-    case STM_HTM_CAUSE_IRREVOCABLE:
-    case STM_HTM_CAUSE_NEEDSW:
-    case STM_HTM_CAUSE_EXPLICIT_OTHER:
-        STM_STAT_INC(tx, aborts_htm_explicit);
-        break;
-    default:
-        STM_STAT_INC(tx, aborts_htm_other);
-        break;
-    }
-}
-
-/* Randomized exponential backoff between conflicting hardware attempts
- * (xorshift on a per-thread state; no shared RNG). */
-static void htm_backoff(unsigned attempt)
-{
-    static __thread uint32_t rng = 0x9e3779b9u;
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    unsigned limit = 16u << (attempt < 6 ? attempt : 6);
-    for (unsigned i = rng % limit; i > 0; i--)
-        stm_cpu_relax();
-}
-
 /* The hardware attempts, in a frame of their own: the emulation back
  * end's setjmp and the volatile state live here, so the software path and
  * nested calls pay nothing for them.  Returns true with *result once the
@@ -293,7 +258,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
         tx->mode = STM_MODE_NONE;
         tx->depth = 0;
         enum stm_htm_cause c = stm_htm_decode(status);
-        count_htm_abort(tx, c);
+        stm_policy_count_abort(tx, c);
         enum stm_next next = stm_policy_after_abort(cfg, &a, c);
         if (next == STM_NEXT_HTM_WAIT) {
             STM_STAT_INC(tx, htm_busy_waits);
@@ -301,7 +266,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
             continue;
         }
         if (next == STM_NEXT_HTM_AGAIN) {
-            htm_backoff(attempt++);
+            stm_policy_backoff(attempt++);
             continue;
         }
         *serial_first = next == STM_NEXT_SERIAL;
