@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-memb.h>
@@ -68,8 +69,40 @@ static void check_owned(void *p, uint32_t m, const char *call)
         stm_fatal(call, "%p was not allocated by stm_alloc() or stm_tvar_new()", p);
 }
 
+/* fork() must never find a thread inside urcu_memb_call_rcu(): its
+ * lock-free enqueue swaps the queue tail and then links the old tail to
+ * the new node, and a child forked between the two steps inherits a queue
+ * whose worker waits forever for the link.  Retiring threads hold this
+ * lock shared (once per batch of frees); fork.c takes it exclusively
+ * before fork().  Writer-preferring, so a stream of frees cannot hold
+ * fork() off. */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define RETIRE_LOCK_INIT PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define RETIRE_LOCK_INIT PTHREAD_RWLOCK_INITIALIZER
+#endif
+static pthread_rwlock_t retire_lock = RETIRE_LOCK_INIT;
+
+void stm_mem_fork_prepare(void)
+{
+    pthread_rwlock_wrlock(&retire_lock);
+}
+
+void stm_mem_fork_parent(void)
+{
+    pthread_rwlock_unlock(&retire_lock);
+}
+
+void stm_mem_fork_child(void)
+{
+    /* not an unlock: glibc's rwlock records the writer's thread id, which
+     * the child's only thread no longer has; nobody else can hold it */
+    retire_lock = (pthread_rwlock_t)RETIRE_LOCK_INIT;
+}
+
 /* Mark dead and defer: readers inside a read-side section (software
- * transactions) may still hold a pointer into the block. */
+ * transactions) may still hold a pointer into the block.  Called with
+ * retire_lock held shared. */
 static void block_retire(void *p, const char *call)
 {
     struct block *b = block_of(p);
@@ -100,7 +133,9 @@ void stm_tvar_free(stm_tvar *tv)
     stm_tx *tx = stm_tx_self();
     if (tx->depth != 0)
         stm_fatal("stm_tvar_free", "called inside a transaction; use stm_free()");
+    pthread_rwlock_rdlock(&retire_lock);
     block_retire(tv, "stm_tvar_free");
+    pthread_rwlock_unlock(&retire_lock);
 }
 
 static void check_in_tx(stm_tx *tx, const char *call)
@@ -201,15 +236,23 @@ void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
 
 void stm_mem_commit(stm_tx *tx)
 {
-    for (size_t i = 0; i < tx->frees.n; i++)
-        block_retire(tx->frees.e[i], "stm_free");
+    if (tx->frees.n != 0) {
+        pthread_rwlock_rdlock(&retire_lock);
+        for (size_t i = 0; i < tx->frees.n; i++)
+            block_retire(tx->frees.e[i], "stm_free");
+        pthread_rwlock_unlock(&retire_lock);
+    }
     tx->frees.n = 0;
     tx->allocs.n = 0;
 }
 
 void stm_mem_commit_htm(stm_tx *tx)
 {
+    if (tx->hw_nfrees == 0)
+        return;
+    pthread_rwlock_rdlock(&retire_lock);
     for (unsigned i = 0; i < tx->hw_nfrees; i++)
         block_retire(tx->hw_frees[i], "stm_free");
+    pthread_rwlock_unlock(&retire_lock);
     tx->hw_nfrees = 0;
 }

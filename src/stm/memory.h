@@ -48,4 +48,10 @@ void stm_mem_commit(stm_tx *tx);
 /* After a hardware commit: release tx->hw_frees. */
 void stm_mem_commit_htm(stm_tx *tx);
 
+/* fork() (fork.c): hold off every hand-over to call_rcu across it;
+ * released in the parent, reset in the child. */
+void stm_mem_fork_prepare(void);
+void stm_mem_fork_parent(void);
+void stm_mem_fork_child(void);
+
 #endif

@@ -14,6 +14,10 @@ void stm_runtime_init(void);
 /* Sum the counters of every live and exited thread into *out. */
 void stm_registry_sum(struct stm_stats *out);
 
+/* The lock of stm_stats_reset()'s baseline, for fork() (fork.c). */
+void stm_stats_lock(void);
+void stm_stats_unlock(void);
+
 /* Print the STM_STATS=1 summary to f. */
 void stm_stats_print(FILE *f);
 

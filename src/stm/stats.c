@@ -12,6 +12,17 @@ static struct stm_stats baseline;
 
 #define NSTATS (sizeof(struct stm_stats) / sizeof(uint64_t))
 
+/* Held across fork() (fork.c), so that the child never inherits it held. */
+void stm_stats_lock(void)
+{
+    pthread_mutex_lock(&baseline_lock);
+}
+
+void stm_stats_unlock(void)
+{
+    pthread_mutex_unlock(&baseline_lock);
+}
+
 void stm_stats_get(struct stm_stats *out)
 {
     if (out == NULL)

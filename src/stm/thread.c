@@ -1,6 +1,8 @@
 /* Thread registry: descriptors are created on a thread's first use and
  * folded into the exited-thread totals by a pthread key destructor, so
- * threads need no registration calls. */
+ * threads need no registration calls.  Registration with liburcu happens
+ * under the registry lock too, so that fork() (fork.c) never finds a
+ * thread half registered. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "../htm/htm.h"
 #include "config.h"
+#include "fork.h"
 #include "memory.h"
 #include "misuse.h"
 #include "runtime.h"
@@ -48,11 +51,11 @@ static void tx_destroy(void *p)
         live_threads = tx->next;
     if (tx->next)
         tx->next->prev = tx->prev;
+    urcu_memb_unregister_thread();
     pthread_mutex_unlock(&registry_lock);
     stm_logs_free(tx);
     free(tx);
     stm_tls_tx = NULL;
-    urcu_memb_unregister_thread();
 }
 
 static void stats_at_exit(void)
@@ -66,6 +69,7 @@ static void runtime_init_once(void)
         stm_fatal("libstm", "pthread_key_create failed");
     const struct stm_config *cfg = stm_config();
     stm_htm_init(cfg);
+    stm_fork_handlers_install();
     if (cfg->stats)
         atexit(stats_at_exit);
 }
@@ -81,8 +85,9 @@ stm_tx *stm_tx_create(void)
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
-    urcu_memb_register_thread();
     pthread_mutex_lock(&registry_lock);
+    urcu_memb_register_thread();
+    tx->rcu_reader = stm_rcu_reader_self();
     tx->next = live_threads;
     if (live_threads)
         live_threads->prev = tx;
@@ -100,5 +105,39 @@ void stm_registry_sum(struct stm_stats *out)
     stats_accumulate(out, &exited_totals);
     for (stm_tx *tx = live_threads; tx; tx = tx->next)
         stats_accumulate(out, &tx->stats);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_fork_prepare(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    stm_stats_lock();
+}
+
+void stm_registry_fork_parent(void)
+{
+    stm_stats_unlock();
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_fork_child(void (*forget_reader)(void *rec))
+{
+    stm_tx *self = stm_tls_tx, *next;
+    for (stm_tx *tx = live_threads; tx != NULL; tx = next) {
+        next = tx->next;
+        if (tx == self)
+            continue;
+        /* its thread does not exist here: as if it had exited, except
+         * that its attempt's blocks are left alone (an attempt that had
+         * just committed may have published them) */
+        stats_accumulate(&exited_totals, &tx->stats);
+        forget_reader(tx->rcu_reader);
+        stm_logs_free(tx);
+        free(tx);
+    }
+    live_threads = self;
+    if (self != NULL)
+        self->next = self->prev = NULL;
+    stm_stats_unlock();
     pthread_mutex_unlock(&registry_lock);
 }

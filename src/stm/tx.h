@@ -104,6 +104,7 @@ struct stm_tx {
 
     /* thread registry */
     struct stm_tx *next, *prev;
+    void *rcu_reader;         /* this thread's liburcu reader record (fork.c) */
 };
 
 /* Count one event in this thread's stats: only the owner writes, others read
