@@ -16,11 +16,28 @@
  *    unrelated TVar with 0, 1 and 4 threads blocked in stm_retry.
  * Each figure is measured 3 times; the median of the 3 is printed with the
  * single values.
+ * 5. Blocking at scale (issue 11): W threads (W = 0, 1, 16, 64, 256, 1024)
+ *    each block in stm_retry on a TVar of their own (stm_tvar_new); one
+ *    thread then commits increments to a TVar nobody waits on, then to
+ *    waiter 0's TVar (3 runs each of at least `commits`, default 20000,
+ *    and 0.2 s; at most 2 s).  Printed: both commit rates (median), the
+ *    process CPU time (writer and waiters together) per `commits`
+ *    commits, the wake-ups issued, how often waiter 0 ran, and how often
+ *    the other waiters were woken and went back to sleep during the runs
+ *    (voluntary context switches of their threads, read from
+ *    /proc/self/task/TID/status): with precise wake-ups that is 0.
+ *
+ *   bench/wakeup waiters [commits]    runs only experiment 5
+ *   bench/wakeup latency [cycles]     runs only experiment 1, once
  */
+#define _GNU_SOURCE /* gettid */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <stm.h>
@@ -232,8 +249,207 @@ static double commit_rate(unsigned waiters)
     return n / dt;
 }
 
+/* --- 5. W blocked threads on distinct TVars --- */
+
+#define RELEASE UINTPTR_MAX
+#define BURST_MIN_S 0.2
+#define BURST_MAX_S 2.0
+
+struct wslot {
+    stm_tvar *tv;
+    pid_t tid;
+    unsigned long attempts; /* transaction runs (re-runs after a change) */
+};
+
+static intptr_t wait_release(stm_tx *tx, void *arg)
+{
+    struct wslot *s = arg;
+    __atomic_fetch_add(&s->attempts, 1, __ATOMIC_RELAXED);
+    if (stm_read(tx, s->tv) != RELEASE)
+        stm_retry(tx);
+    return 0;
+}
+
+static void *slot_waiter(void *arg)
+{
+    struct wslot *s = arg;
+    __atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    stm_atomically(wait_release, s);
+    return NULL;
+}
+
+/* A field of /proc/self/task/TID/status ("State:" gives its letter). */
+static long task_field(pid_t tid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t n = strlen(field);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, field, n) != 0)
+            continue;
+        const char *p = line + n;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        v = strcmp(field, "State:") == 0 ? *p : strtol(p, NULL, 10);
+        break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return v;
+}
+
+/* Until every waiter thread from `from` on sleeps (state S). */
+static void wait_asleep(const struct wslot *s, unsigned from, unsigned w)
+{
+    for (unsigned i = from; i < w; i++)
+        while (task_field(s[i].tid, "State:") != 'S')
+            nap_us(1000);
+}
+
+/* Sum of the voluntary context switches (sleeps) of waiters from..w-1. */
+static long sleeps_of(const struct wslot *s, unsigned from, unsigned w)
+{
+    long sum = 0;
+    for (unsigned i = from; i < w; i++)
+        sum += task_field(s[i].tid, "voluntary_ctxt_switches:");
+    return sum;
+}
+
+static intptr_t bump_tv(stm_tx *tx, void *arg)
+{
+    stm_write(tx, arg, stm_read(tx, arg) + 1);
+    return 0;
+}
+
+struct rate {
+    double per_s;  /* median of REPS runs */
+    double cpu_s;  /* process CPU per `n` commits (all threads) */
+    double ns;     /* the committing thread's CPU per commit */
+    uint64_t wakeups;
+};
+
+/* REPS runs of at least n commits to tv and BURST_MIN_S seconds each
+ * (fewer commits when they take over BURST_MAX_S). */
+static struct rate commit_burst(stm_tvar *tv, unsigned long n)
+{
+    struct rate r;
+    double rates[REPS], cpu = 0, mine = 0;
+    unsigned long total = 0;
+    struct stm_stats s0, s1;
+    stm_stats_get(&s0);
+    for (int k = 0; k < REPS; k++) {
+        double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), m0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+        double t0 = now_s(CLOCK_MONOTONIC), t = t0;
+        unsigned long i = 0;
+        for (;;) {
+            stm_atomically(bump_tv, tv);
+            if (++i % 256 != 0)
+                continue;
+            t = now_s(CLOCK_MONOTONIC);
+            if ((i >= n && t - t0 >= BURST_MIN_S) || t - t0 >= BURST_MAX_S)
+                break;
+        }
+        rates[k] = (double)i / (t - t0);
+        cpu += now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        mine += now_s(CLOCK_THREAD_CPUTIME_ID) - m0;
+        total += i;
+    }
+    stm_stats_get(&s1);
+    r.per_s = median3(rates);
+    r.cpu_s = cpu * (double)n / (double)total;
+    r.ns = mine * 1e9 / (double)total;
+    r.wakeups = s1.wakeups - s0.wakeups;
+    return r;
+}
+
+static void scale(unsigned w, unsigned long n)
+{
+    struct wslot *s = calloc(w ? w : 1, sizeof *s);
+    pthread_t *t = calloc(w ? w : 1, sizeof *t);
+    stm_tvar *unwatched = stm_tvar_new(0);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (unsigned i = 0; i < w; i++) {
+        s[i].tv = stm_tvar_new(0);
+        if (s[i].tv == NULL || pthread_create(&t[i], &attr, slot_waiter, &s[i]) != 0) {
+            fprintf(stderr, "wakeup: cannot start waiter %u\n", i);
+            exit(1);
+        }
+    }
+    for (unsigned i = 0; i < w; i++)
+        while (__atomic_load_n(&s[i].tid, __ATOMIC_ACQUIRE) == 0)
+            nap_us(1000);
+    wait_asleep(s, 0, w);
+    long z0 = sleeps_of(s, 0, w);
+    struct rate u = commit_burst(unwatched, n);
+    long z1 = sleeps_of(s, 0, w);
+    struct rate o = { 0, 0, 0, 0 };
+    long o0 = 0, o1 = 0;
+    if (w > 0) {
+        o0 = sleeps_of(s, 1, w);
+        o = commit_burst(s[0].tv, n);
+        wait_asleep(s, 1, w);
+        o1 = sleeps_of(s, 1, w);
+    }
+    for (unsigned i = 0; i < w; i++)
+        stm_store(s[i].tv, RELEASE);
+    for (unsigned i = 0; i < w; i++)
+        pthread_join(t[i], NULL);
+    printf("W=%-4u unwatched: %9.0f commits/s, writer %.0f ns/commit, cpu %.3f s, wake-ups %llu, "
+           "waiters woken %ld",
+           w, u.per_s, u.ns, u.cpu_s, (unsigned long long)u.wakeups, z1 - z0);
+    if (w > 0)
+        printf(" | waiter 0's TVar: %9.0f commits/s, writer %.0f ns/commit, cpu %.3f s, wake-ups "
+               "%llu, waiter 0 ran %lu times, other %u waiters woken %ld times",
+               o.per_s, o.ns, o.cpu_s, (unsigned long long)o.wakeups, s[0].attempts, w - 1, o1 - o0);
+    printf("\n");
+    for (unsigned i = 0; i < w; i++)
+        stm_tvar_free(s[i].tv);
+    stm_tvar_free(unwatched);
+    pthread_attr_destroy(&attr);
+    free(s);
+    free(t);
+}
+
+static void scale_all(unsigned long n)
+{
+    static const unsigned ws[] = { 0, 1, 16, 64, 256, 1024 };
+    printf("blocking at scale, path %s: commit rates are medians of %d runs of at least %lu "
+           "commits and %.1f s (at most %.0f s); writer = the committing thread's CPU time; "
+           "cpu = process CPU per %lu commits; woken = sleeps again (voluntary context "
+           "switches) of the waiter threads\n",
+           stm_path(), REPS, n, BURST_MIN_S, BURST_MAX_S, n);
+    for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++)
+        scale(ws[k], n);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "waiters") == 0) {
+        unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
+        if (n == 0) {
+            fprintf(stderr, "usage: wakeup waiters [commits > 0]\n");
+            return 2;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        scale_all(n);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "latency") == 0) {
+        unsigned c = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 2000;
+        if (c < 100) {
+            fprintf(stderr, "usage: wakeup latency [cycles >= 100]\n");
+            return 2;
+        }
+        double m, p;
+        latency(c, &m, &p);
+        printf("path %s: wake-up latency over %u cycles: median %.1f us, p99 %.1f us\n",
+               stm_path(), c, m * 1e6, p * 1e6);
+        return 0;
+    }
     unsigned cycles = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 2000;
     per_producer = argc > 2 ? strtoul(argv[2], NULL, 10) : 100000;
     if (cycles < 100 || per_producer == 0) {
@@ -275,5 +491,6 @@ int main(int argc, char **argv)
         printf("writer commits/s with %u idle waiter%s: median %.0f (runs %.0f %.0f %.0f)\n",
                waiters[k], waiters[k] == 1 ? "" : "s", median3(cr), cr[0], cr[1], cr[2]);
     }
+    scale_all(20000);
     return 0;
 }

@@ -126,9 +126,10 @@ static inline void stm_write_double(stm_tx *tx, stm_tvar *tv, double d)
 #endif
 
 /* Abandon this attempt and block until some TVar read so far is changed by
- * another committed transaction, then run the transaction again.  Inside the
- * first branch of stm_or_else() it moves on to the second branch instead.
- * A retry with nothing read (it could never wake) is reported as misuse. */
+ * another committed transaction (or freed), then run the transaction again.
+ * Inside the first branch of stm_or_else() it moves on to the second branch
+ * instead.  A retry with nothing read (it could never wake) is reported as
+ * misuse.  A cancellation point, like pthread_cond_wait(). */
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif
@@ -173,13 +174,21 @@ struct stm_stats {
                                       persistent */
     uint64_t aborts_stm;           /* software validation failures */
     uint64_t retries_blocked;      /* times a thread blocked in stm_retry */
-    uint64_t wakeups;              /* wake-ups issued by committing writers */
+    uint64_t wakeups;              /* blocked threads woken by committing
+                                      writers (one per thread woken) */
     uint64_t htm_busy_waits;       /* hardware: waits for a software writer */
     uint64_t htm_skipped_adaptive; /* transactions that skipped hardware
                                       because their site kept failing there */
 };
 STM_API void stm_stats_get(struct stm_stats *out);
 STM_API void stm_stats_reset(void);
+
+/* The same counters for one transaction site: the transactions whose
+ * outermost stm_atomically() ran `site` (nested calls join the outermost
+ * one and count there), since start or the last stm_stats_reset().  Needs
+ * STM_STATS=2 in the environment; returns 0 (out filled, zero for a site
+ * that never ran), or -1 (out zeroed) when per-site statistics are off. */
+STM_API int stm_stats_site(stm_fn site, struct stm_stats *out);
 
 #ifdef __cplusplus
 }

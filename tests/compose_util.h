@@ -13,7 +13,7 @@
 
 #include <stm.h>
 
-#include "stm/wait.h"
+#include "core/wait.h"
 
 static inline int compose_run_suite(Suite *s)
 {

@@ -7,7 +7,7 @@
 
 #include "check_util.h"
 #include "stm.h"
-#include "stm/config.h"
+#include "core/config.h"
 
 /* A fake environment: at most a few NAME=VALUE pairs. */
 struct fake_env {
@@ -56,6 +56,7 @@ static long field_of(const struct stm_config *c, enum field f)
 #define NUM1000 "an integer from 0 to 1000"
 #define NUMSER "an integer from 1 to 1000000"
 #define BOOL "0 or 1"
+#define NUM2 "an integer from 0 to 2"
 #define MODES "auto, htm, stm, serial"
 
 /* One row: variable, value, and either the parsed field value (warning ==
@@ -143,12 +144,16 @@ static const struct row {
      "libstm: warning: STM_ADAPTIVE=\"yes\" is invalid (accepted: " BOOL "); using the default 1\n"},
     {"STM_ADAPTIVE", F_ADAPTIVE, "01", 0,
      "libstm: warning: STM_ADAPTIVE=\"01\" is invalid (accepted: " BOOL "); using the default 1\n"},
+    /* STM_STATS: 0..2 (2: per site) */
     {"STM_STATS", F_STATS, "1", 1, NULL},
     {"STM_STATS", F_STATS, "0", 0, NULL},
+    {"STM_STATS", F_STATS, "2", 2, NULL},
+    {"STM_STATS", F_STATS, "3", 0,
+     "libstm: warning: STM_STATS=\"3\" is invalid (accepted: " NUM2 "); using the default 0\n"},
     {"STM_STATS", F_STATS, "", 0,
-     "libstm: warning: STM_STATS=\"\" is invalid (accepted: " BOOL "); using the default 0\n"},
+     "libstm: warning: STM_STATS=\"\" is invalid (accepted: " NUM2 "); using the default 0\n"},
     {"STM_STATS", F_STATS, "true", 0,
-     "libstm: warning: STM_STATS=\"true\" is invalid (accepted: " BOOL "); using the default 0\n"},
+     "libstm: warning: STM_STATS=\"true\" is invalid (accepted: " NUM2 "); using the default 0\n"},
     {"STM_HTM_FORCE", F_FORCE, "1", 1, NULL},
     {"STM_HTM_FORCE", F_FORCE, "0", 0, NULL},
     {"STM_HTM_FORCE", F_FORCE, "+1", 0,
@@ -173,7 +178,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.htm_capacity_retries, 1);
     ck_assert_uint_eq(cfg.serial_after, 100);
     ck_assert(cfg.adaptive);
-    ck_assert(!cfg.stats);
+    ck_assert_uint_eq(cfg.stats, 0);
     ck_assert(!cfg.htm_force);
 }
 END_TEST
@@ -219,7 +224,7 @@ START_TEST(several_variables)
     ck_assert_int_eq(cfg.mode, STM_CFG_SERIAL);
     ck_assert_uint_eq(cfg.htm_retries, 5);
     ck_assert_uint_eq(cfg.serial_after, 10);
-    ck_assert(cfg.stats);
+    ck_assert_uint_eq(cfg.stats, 1);
     ck_assert(cfg.adaptive);
     ck_assert_uint_eq(cfg.htm_capacity_retries, 3);
     ck_assert(!cfg.htm_force);

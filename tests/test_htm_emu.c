@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "../src/htm/htm.h"
-#include "../src/stm/config.h"
+#include "../src/core/config.h"
 #include "../src/stm/policy.h"
 #include "../src/stm/runtime.h"
-#include "../src/stm/tx.h"
+#include "../src/core/tx.h"
 #include "stm.h"
 
 #define RTM(s) {(s), 0, STM_EMU_FMT_RTM}

@@ -22,7 +22,7 @@
 
 #include "../src/htm/htm.h"
 #include "../src/htm/probe.h"
-#include "../src/stm/config.h"
+#include "../src/core/config.h"
 #include "../src/stm/runtime.h"
 #include "stm.h"
 

@@ -8,7 +8,7 @@
 
 #include "../src/htm/htm.h"
 #include "../src/htm/probe.h"
-#include "../src/stm/hybrid.h"
+#include "../src/core/hybrid.h"
 #include "../src/stm/policy.h"
 
 static struct stm_cpu_facts intel(unsigned model, unsigned stepping)

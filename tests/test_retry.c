@@ -9,7 +9,7 @@
 #include "compose_util.h"
 #include "htm/htm.h"
 #include "stm/runtime.h"
-#include "stm/tx.h"
+#include "core/tx.h"
 
 static stm_tvar x = STM_TVAR_INIT(0);
 static stm_tvar y = STM_TVAR_INIT(0);

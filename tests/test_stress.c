@@ -11,7 +11,7 @@
 
 #include "check_util.h"
 #include "stm.h"
-#include "stm/hybrid.h"
+#include "core/hybrid.h"
 
 static uint32_t rnd(uint32_t *s)
 {

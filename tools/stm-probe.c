@@ -9,7 +9,7 @@
 
 #include "../src/htm/htm.h"
 #include "../src/htm/probe.h"
-#include "../src/stm/config.h"
+#include "../src/core/config.h"
 #include "../src/stm/policy.h"
 #include "../src/stm/runtime.h"
 #include "stm.h"
@@ -46,7 +46,7 @@ int main(void)
            d.htm_capacity_retries);
     printf("  STM_SERIAL_AFTER         %u [%u]\n", cfg.serial_after, d.serial_after);
     printf("  STM_ADAPTIVE             %d [%d]\n", cfg.adaptive, d.adaptive);
-    printf("  STM_STATS                %d [%d]\n", cfg.stats, d.stats);
+    printf("  STM_STATS                %u [%u]\n", cfg.stats, d.stats);
     printf("  STM_HTM_FORCE            %d [%d]\n", cfg.htm_force, d.htm_force);
     printf("  busy waits per transaction (fixed)   %d\n", STM_HTM_BUSY_MAX);
     return 0;

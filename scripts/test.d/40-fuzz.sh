@@ -7,6 +7,6 @@ cd "$(dirname "$0")/../.."
 secs=${STM_FUZZ_SECONDS:-10}
 mkdir -p build-fuzz/corpus
 clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -D_GNU_SOURCE -Isrc/stm -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c src/stm/config.c -lpthread
+  -D_GNU_SOURCE -Isrc/core -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c src/core/config.c -lpthread
 build-fuzz/fuzz_config -max_total_time="$secs" -print_final_stats=1 \
   -artifact_prefix=build-fuzz/ build-fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 25

@@ -43,9 +43,9 @@
  * one more validation settles that; then the redo log is written back and
  * seq = snap + 2 publishes it.  Linearization point: the CAS.
  *
- * Blocking retry and wake-ups.  A writer reads the waiter count (and the
- * counts of the wait buckets its write set touches, see wait.c) with
- * seq_cst loads right after its seq CAS.  A waiter increments the count
+ * Blocking retry and wake-ups.  A writer reads the waiter count with a
+ * seq_cst load right after its seq CAS, and when it is not zero, after the
+ * write-back, the registrations of the addresses it wrote (wait.c).  A waiter increments the count
  * (seq_cst) and then reads seq (seq_cst) before re-checking its read set.
  * In the single total order of seq_cst operations either the writer's load
  * follows the increment (the writer sees the waiter and wakes it) or the
@@ -60,34 +60,9 @@
  */
 #include "norec.h"
 
-/* The read-side lock and unlock of liburcu's memb flavour run twice per
- * transaction; the library's exported versions cost a PLT call and a
- * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
- * per transaction.  _LGPL_SOURCE gives their inline versions (libstm is
- * LGPL-2.1-or-later itself, see COPYING, as liburcu asks of code that
- * defines it).  Initial-exec TLS for the reader record, as for our own
- * descriptor (tx.h): liburcu is loaded with libstm, at start-up.  Not in
- * sanitized builds: ThreadSanitizer would instrument the inlined plain
- * accesses to liburcu's words while the library's own stay invisible to
- * it, and report races that are not there. */
-#ifndef STM_SANITIZED
-#define _LGPL_SOURCE
-#include <urcu/urcu-memb.h>
-extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
-#else
-#include <urcu/urcu-memb.h>
-#endif
-
-#include "../stm/memory.h"
-#include "../stm/misuse.h"
-#include "../stm/spin.h"
-#include "../stm/wait.h"
-
-static inline bool htm_possible(void)
-{
-    /* set once at start-up, before any transaction runs */
-    return __atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
-}
+#include "../core/misuse.h"
+#include "../core/spin.h"
+#include "../core/wait.h"
 
 uintptr_t stm_norec_read_slow(stm_tx *tx, const stm_tvar *tv)
 {
@@ -125,12 +100,7 @@ void stm_norec_write_slow(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 
 void stm_norec_begin(stm_tx *tx)
 {
-    if (htm_possible()) {
-        /* before the snapshot: see the essay, case (b) */
-        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
-        tx->counted_active = true;
-    }
-    urcu_memb_read_lock();
+    stm_attempt_enter(tx);
     tx->mode = STM_MODE_NOREC;
     tx->snap = stm_seq_even();
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
@@ -196,27 +166,17 @@ static void write_back(const stm_tx *tx)
         __atomic_store_n(&e[i].addr->word, e[i].val, __ATOMIC_RELAXED);
 }
 
-static void leave(stm_tx *tx)
-{
-    STM_TSAN_RCU_RELEASE(); /* see memory.h */
-    urcu_memb_read_unlock();
-    if (tx->counted_active) {
-        __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
-        tx->counted_active = false;
-    }
-}
-
 bool stm_norec_commit(stm_tx *tx)
 {
     if (tx->wlog.n == 0) {
-        leave(tx);
+        stm_attempt_exit(tx);
         return false;
     }
     lock_seq(tx);
-    bool wake = stm_waiters_for(tx->wlog.filter);
+    bool wake = stm_wait_any();
     write_back(tx);
     __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
-    leave(tx);
+    stm_attempt_exit(tx);
     return wake;
 }
 
@@ -228,11 +188,7 @@ void stm_norec_become_serial(stm_tx *tx)
 
 void stm_serial_begin(stm_tx *tx)
 {
-    if (htm_possible()) {
-        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
-        tx->counted_active = true;
-    }
-    urcu_memb_read_lock();
+    stm_attempt_enter(tx);
     for (unsigned i = 0;; i++) {
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
@@ -250,23 +206,14 @@ bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
     if (tx->wlog.n != 0) {
-        wake = stm_waiters_for(tx->wlog.filter);
+        wake = stm_wait_any();
         write_back(tx);
         __atomic_store_n(STM_SEQ, tx->snap + 2, __ATOMIC_RELEASE);
     } else {
         __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
     }
-    leave(tx);
+    stm_attempt_exit(tx);
     return wake;
-}
-
-void stm_norec_leave(stm_tx *tx)
-{
-    if (tx->mode == STM_MODE_SERIAL) {
-        /* we hold seq odd and wrote nothing to memory: restore it */
-        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
-    }
-    leave(tx);
 }
 
 bool stm_norec_store(stm_tvar *tv, uintptr_t v)
@@ -277,7 +224,7 @@ bool stm_norec_store(stm_tvar *tv, uintptr_t v)
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED)) {
-            bool wake = stm_waiters_for(stm_wlog_bit(tv));
+            bool wake = stm_wait_any();
             __atomic_thread_fence(__ATOMIC_RELEASE);
             __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
             __atomic_store_n(STM_SEQ, s + 2, __ATOMIC_RELEASE);

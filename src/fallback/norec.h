@@ -1,14 +1,16 @@
 /* The software path: NOrec (Dalessandro, Spear, Scott, PPoPP 2010) in its
  * Hybrid NOrec form, and the serial irrevocable mode.  This header is the
- * whole interface of src/fallback/.  The protocol essay is in norec.c. */
+ * whole interface of src/fallback/, which calls only the core (src/core/).
+ * The protocol essay is in norec.c. */
 #ifndef STM_SRC_NOREC_H
 #define STM_SRC_NOREC_H
 
-#include "../stm/hybrid.h"
-#include "../stm/tx.h"
+#include "../core/attempt.h"
+#include "../core/hybrid.h"
+#include "../core/tx.h"
 
-/* Start a software attempt: count it in sw_active (when hardware may run),
- * enter an RCU read-side section, take the snapshot. */
+/* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
+ * read side), take the snapshot. */
 void stm_norec_begin(stm_tx *tx);
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
@@ -28,10 +30,6 @@ bool stm_serial_commit(stm_tx *tx);
 /* Turn the running NOrec attempt into a serial one (stm_irrevocable).
  * Aborts if a value read so far changed. */
 void stm_norec_become_serial(stm_tx *tx);
-
-/* Leave the attempt without committing: release seq if held (nothing was
- * written), leave the read-side section, uncount from sw_active. */
-void stm_norec_leave(stm_tx *tx);
 
 /* One atomic write outside any transaction, ordered with transactions. */
 bool stm_norec_store(stm_tvar *tv, uintptr_t v);

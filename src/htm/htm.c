@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../stm/hybrid.h"
-#include "../stm/misuse.h"
+#include "../core/hybrid.h"
+#include "../core/misuse.h"
 #include "htm.h"
 #include "probe.h"
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../stm/config.h"
+#include "../core/config.h"
 
 enum stm_htm_backend {
     STM_HTM_NONE = 0,

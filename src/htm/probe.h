@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../stm/config.h"
+#include "../core/config.h"
 
 enum stm_cpu_arch { STM_ARCH_OTHER = 0, STM_ARCH_X86, STM_ARCH_POWER };
 

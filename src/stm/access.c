@@ -1,9 +1,10 @@
 /* TVar access: dispatch on the path of the running attempt. */
+#include "../core/misuse.h"
+#include "../core/tx.h"
+#include "../core/wait.h"
 #include "../fallback/norec.h"
 #include "../htm/htm.h"
-#include "misuse.h"
-#include "tx.h"
-#include "wait.h"
+#include "runtime.h"
 
 static void __attribute__((noinline, cold)) bad_access(const char *call, const stm_tx *tx,
                                                       const void *tv)
@@ -38,7 +39,7 @@ void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value)
             stm_emu_write(tx, tv, value); /* buffered: see emu.c */
         else
             __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
-        tx->hw_wrote = true;
+        stm_hw_note_write(tx, tv);
         return;
     }
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
@@ -62,7 +63,7 @@ void stm_store(stm_tvar *tv, uintptr_t v)
     if (tx->depth != 0)
         stm_fatal("stm_store", "called inside a transaction; use stm_write()");
     if (stm_norec_store(tv, v))
-        stm_wake_all(tx);
+        stm_wake_addrs(tx, &tv, 1);
 }
 
 void stm_irrevocable(stm_tx *tx)

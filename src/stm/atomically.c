@@ -29,72 +29,19 @@
 #include <setjmp.h>
 #include <stdlib.h>
 
+#include "../core/attempt.h"
+#include "../core/config.h"
+#include "../core/hybrid.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
+#include "../core/spin.h"
+#include "../core/tx.h"
+#include "../core/wait.h"
 #include "../fallback/norec.h"
 #include "../htm/htm.h"
-#include "config.h"
-#include "hybrid.h"
-#include "memory.h"
-#include "misuse.h"
 #include "policy.h"
 #include "runtime.h"
-#include "spin.h"
-#include "tx.h"
-#include "wait.h"
-
-/* Undo the attempt's side effects; keep the read log if the attempt is to
- * block in stm_retry. */
-static void attempt_reset(stm_tx *tx, bool keep_reads)
-{
-    if (keep_reads) {
-        stm_mem_forget_reads(tx, 0, 0);
-        if (tx->rlog.n == 0)
-            stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
-    }
-    stm_mem_undo_allocs(tx, 0);
-    tx->frees.n = 0;
-    stm_wlog_clear(&tx->wlog);
-    tx->wscope = 0;
-    if (!keep_reads)
-        tx->rlog.n = 0;
-    tx->orelse = NULL;
-    tx->irrevocable = false;
-    tx->mode = STM_MODE_NONE;
-}
-
-void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
-{
-    stm_norec_leave(tx);
-    attempt_reset(tx, reason == STM_ABORT_RETRY);
-    if (reason == STM_ABORT_VALIDATION)
-        STM_STAT_INC(tx, aborts_stm);
-    tx->abort_reason = (int)reason;
-    STM_LONGJMP(*tx->abort_jb);
-}
-
-void stm_tx_leave_for_exit(stm_tx *tx)
-{
-    if (tx->mode == STM_MODE_NOREC || tx->mode == STM_MODE_SERIAL)
-        stm_norec_leave(tx);
-    attempt_reset(tx, false);
-    tx->depth = 0;
-}
-
-static void after_commit(stm_tx *tx, bool wake)
-{
-    /* stm_mem_commit acts on these two logs only: skip the call (and its
-     * loop set-up) for the common transaction that neither allocated nor
-     * freed */
-    if ((tx->allocs.n | tx->frees.n) != 0)
-        stm_mem_commit(tx);
-    stm_wlog_clear(&tx->wlog);
-    tx->rlog.n = 0;
-    tx->wscope = 0;
-    tx->irrevocable = false;
-    tx->mode = STM_MODE_NONE;
-    tx->depth = 0;
-    if (wake)
-        stm_wake_all(tx);
-}
+#include "sites.h"
 
 /* The software and serial paths.  start_serial: go straight to serial. */
 static intptr_t __attribute__((noinline))
@@ -131,7 +78,7 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
         wake = stm_norec_commit(tx);
         STM_STAT_INC(tx, commits_stm);
     }
-    after_commit(tx, wake);
+    stm_attempt_committed(tx, wake);
     return r;
 }
 
@@ -184,6 +131,8 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
         tx->depth--;
         return r;
     }
+    if (__builtin_expect(tx->sites != NULL, 0))
+        return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
 
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {
@@ -207,19 +156,23 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                         STM_HTM_ABORT(STM_HTM_CODE_BUSY);
                     tx->mode = STM_MODE_HTM;
                     tx->depth = 1;
-                    tx->hw_wrote = false;
+                    tx->hw_nw = 0;
                     tx->hw_nfrees = 0;
                     intptr_t r = fn(tx, arg);
                     bool wake = false;
-                    if (tx->hw_wrote) {
+                    if (tx->hw_nw != 0) {
                         if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
                             __atomic_store_n(STM_HW_COMMITS,
                                              __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
                                              __ATOMIC_RELAXED);
+                        /* inside the transaction: see wait.c */
                         wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
+                        /* more TVars than recorded: software wakes precisely */
+                        if (wake && tx->hw_nw > STM_HTM_WMAX)
+                            STM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
                     }
-                    /* the emulation reports its own (bucket-precise) wake-up
-                     * decision; real hardware returns 0 here */
+                    /* the emulation reports its own wake-up decision (read
+                     * under its commit lock); real hardware returns 0 here */
                     if (stm_htm_end())
                         wake = true;
                     tx->mode = STM_MODE_NONE;
@@ -227,7 +180,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     STM_STAT_INC(tx, commits_htm);
                     stm_mem_commit_htm(tx);
                     if (wake)
-                        stm_wake_all(tx);
+                        stm_wake_addrs(tx, tx->hw_w, tx->hw_nw);
                     stm_policy_site_result(cfg, fn, true);
                     return r;
                 }

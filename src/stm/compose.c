@@ -11,10 +11,11 @@
  * the retry code and the whole transaction re-runs in software. */
 #include <setjmp.h>
 
+#include "../core/attempt.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
+#include "../core/tx.h"
 #include "../htm/htm.h"
-#include "memory.h"
-#include "misuse.h"
-#include "tx.h"
 
 void stm_retry(stm_tx *tx)
 {

@@ -42,14 +42,14 @@
  */
 #include <pthread.h>
 
+#include "../core/hybrid.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
+#include "../core/spin.h"
+#include "../core/tx.h"
+#include "../core/wait.h"
 #include "fork.h"
-#include "hybrid.h"
-#include "memory.h"
-#include "misuse.h"
 #include "runtime.h"
-#include "spin.h"
-#include "tx.h"
-#include "wait.h"
 
 /* liburcu's reader record (struct urcu_reader, in its LGPL static
  * header): thread.c records each thread's, the child unlinks the records of
@@ -71,15 +71,6 @@ static void rcu_reader_forget(void *rec)
     r->ctr = 0;
     r->registered = 0;
     cds_list_del(&r->node);
-}
-
-/* Until wait.c offers its own reset: this thread is not waiting, so every
- * waiter count belongs to threads that are gone. */
-static void wait_reset(void)
-{
-    __atomic_store_n(&stm_waitq.waiters.v, 0, __ATOMIC_RELAXED);
-    for (unsigned b = 0; b < STM_WAIT_BUCKETS; b++)
-        __atomic_store_n(&stm_waitq.bucket[b], 0, __ATOMIC_RELAXED);
 }
 
 static uint64_t seq_at_fork; /* the even value taken in prepare */
@@ -119,7 +110,7 @@ static void fork_child(void)
     /* this thread is outside any transaction (prepare checked): every
      * remaining count belonged to threads that are gone */
     __atomic_store_n(STM_SW_ACTIVE, 0, __ATOMIC_RELAXED);
-    wait_reset();
+    stm_wait_reset_after_fork();
     __atomic_store_n(STM_SEQ, seq_at_fork, __ATOMIC_RELEASE);
     urcu_memb_call_rcu_after_fork_child();
     stm_mem_fork_child();

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "../htm/htm.h"
-#include "config.h"
+#include "../core/config.h"
 #include "stm.h"
 
 enum stm_next {

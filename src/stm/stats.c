@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "runtime.h"
+#include "sites.h"
 
 static pthread_mutex_t baseline_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stm_stats baseline;
@@ -45,6 +46,7 @@ void stm_stats_reset(void)
     pthread_mutex_lock(&baseline_lock);
     baseline = now;
     pthread_mutex_unlock(&baseline_lock);
+    stm_sites_reset();
 }
 
 void stm_stats_print(FILE *f)
@@ -67,4 +69,5 @@ void stm_stats_print(FILE *f)
             s.aborts_htm_conflict, s.aborts_htm_capacity, s.aborts_htm_explicit,
             s.aborts_htm_other, s.htm_busy_waits, s.htm_skipped_adaptive, s.aborts_stm,
             s.retries_blocked, s.wakeups);
+    stm_sites_print(f);
 }

@@ -8,15 +8,15 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "../core/attempt.h"
+#include "../core/config.h"
+#include "../core/memory.h"
+#include "../core/misuse.h"
+#include "../core/tx.h"
 #include "../htm/htm.h"
-#include "config.h"
 #include "fork.h"
-#include "memory.h"
-#include "misuse.h"
 #include "runtime.h"
-#include "tx.h"
-
-__thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+#include "sites.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static stm_tx *live_threads;
@@ -45,6 +45,7 @@ static void tx_destroy(void *p)
     }
     pthread_mutex_lock(&registry_lock);
     stats_accumulate(&exited_totals, &tx->stats);
+    stm_sites_thread_exit(tx);
     if (tx->prev)
         tx->prev->next = tx->next;
     else
@@ -85,6 +86,7 @@ stm_tx *stm_tx_create(void)
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
+    tx->site_table = tx->sites = stm_sites_new();
     pthread_mutex_lock(&registry_lock);
     urcu_memb_register_thread();
     tx->rcu_reader = stm_rcu_reader_self();
@@ -131,6 +133,7 @@ void stm_registry_fork_child(void (*forget_reader)(void *rec))
          * that its attempt's blocks are left alone (an attempt that had
          * just committed may have published them) */
         stats_accumulate(&exited_totals, &tx->stats);
+        stm_sites_thread_exit(tx);
         forget_reader(tx->rcu_reader);
         stm_logs_free(tx);
         free(tx);
@@ -139,5 +142,14 @@ void stm_registry_fork_child(void (*forget_reader)(void *rec))
     if (self != NULL)
         self->next = self->prev = NULL;
     stm_stats_unlock();
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    visit(NULL, ctx);
+    for (stm_tx *tx = live_threads; tx; tx = tx->next)
+        visit(tx, ctx);
     pthread_mutex_unlock(&registry_lock);
 }

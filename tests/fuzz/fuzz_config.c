@@ -1,4 +1,4 @@
-/* libFuzzer target for the environment parser (src/stm/config.c).
+/* libFuzzer target for the environment parser (src/core/config.c).
  *
  * Input: up to seven values separated by NUL bytes, one per variable in the
  * order of `names` below; a missing piece leaves the variable unset.
@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_num(e.value[2], cfg.htm_capacity_retries, dflt.htm_capacity_retries, 0, 1000, warned[2]);
     check_num(e.value[3], cfg.serial_after, dflt.serial_after, 1, 1000000, warned[3]);
     check_num(e.value[4], cfg.adaptive, dflt.adaptive, 0, 1, warned[4]);
-    check_num(e.value[5], cfg.stats, dflt.stats, 0, 1, warned[5]);
+    check_num(e.value[5], cfg.stats, dflt.stats, 0, 2, warned[5]);
     check_num(e.value[6], cfg.htm_force, dflt.htm_force, 0, 1, warned[6]);
 
     /* stm_parse_uint alone, with bounds taken from the input */

@@ -53,11 +53,11 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
-#include "../../stm/hybrid.h"
-#include "../../stm/memory.h"
-#include "../../stm/misuse.h"
-#include "../../stm/tx.h"
-#include "../../stm/wait.h"
+#include "../../core/hybrid.h"
+#include "../../core/memory.h"
+#include "../../core/misuse.h"
+#include "../../core/tx.h"
+#include "../../core/wait.h"
 #include "../htm.h"
 
 /* per-thread attempt state */
@@ -218,7 +218,7 @@ enum stm_htm_cause stm_emu_decode(uint64_t status)
  * its allocations) and resume at the begin with `status`. */
 static __attribute__((noreturn)) void emu_fail(uint64_t status, int format)
 {
-    stm_tx *tx = stm_tx_self();
+    stm_tx *tx = stm_tls_tx; /* exists: we are inside a transaction */
     stm_wlog_clear(&tx->wlog);
     stm_mem_undo_allocs(tx, 0);
     if (active) {
@@ -272,14 +272,20 @@ void stm_emu_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 
 int stm_emu_end(void)
 {
-    stm_tx *tx = stm_tx_self();
+    stm_tx *tx = stm_tls_tx; /* exists: we are inside a transaction */
     bool wake = false;
     if (tx->wlog.n != 0) {
         uint64_t s = snap;
         if (!__atomic_compare_exchange_n(STM_SEQ, &s, snap + 1, false, __ATOMIC_SEQ_CST,
                                          __ATOMIC_RELAXED))
             conflict();
-        wake = stm_waiters_for(tx->wlog.filter);
+        wake = stm_wait_any();
+        if (wake && tx->hw_nw > STM_HTM_WMAX) {
+            /* more TVars than recorded for the wake-up (wait.h): nothing
+             * written yet, so release seq and let software commit it */
+            __atomic_store_n(STM_SEQ, snap, __ATOMIC_RELEASE);
+            stm_emu_abort(STM_HTM_CODE_NEEDSW);
+        }
         __atomic_thread_fence(__ATOMIC_RELEASE);
         for (size_t i = 0; i < tx->wlog.n; i++)
             __atomic_store_n(&tx->wlog.e[i].addr->word, tx->wlog.e[i].val, __ATOMIC_RELAXED);
@@ -291,7 +297,7 @@ int stm_emu_end(void)
     STM_TSAN_RCU_RELEASE(); /* see memory.h */
     urcu_memb_read_unlock();
     COUNT(commits);
-    return wake; /* stm_atomically wakes, once, after the commit */
+    return wake; /* stm_atomically wakes after the commit (tx->hw_w) */
 }
 
 void stm_emu_abort(unsigned code)

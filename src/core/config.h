@@ -19,7 +19,7 @@ struct stm_config {
     unsigned htm_capacity_retries;/* STM_HTM_CAPACITY_RETRIES */
     unsigned serial_after;        /* STM_SERIAL_AFTER */
     bool adaptive;                /* STM_ADAPTIVE */
-    bool stats;                   /* STM_STATS */
+    unsigned stats;               /* STM_STATS: 0, 1, 2 (per site) */
     bool htm_force;               /* STM_HTM_FORCE */
 };
 
@@ -38,7 +38,7 @@ struct stm_config {
 #define STM_CONFIG_DEFAULT_INITIALIZER                                         \
     {                                                                          \
         .mode = STM_CFG_AUTO, .htm_retries = 5, .htm_capacity_retries = 1,     \
-        .serial_after = 100, .adaptive = true, .stats = false,                 \
+        .serial_after = 100, .adaptive = true, .stats = 0,                 \
         .htm_force = false                                                     \
     }
 

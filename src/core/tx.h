@@ -1,4 +1,5 @@
-/* The per-thread transaction descriptor and its logs.  Internal. */
+/* The per-thread transaction descriptor and its logs: the bottom of the
+ * core (src/core/), below both back ends.  Internal. */
 #ifndef STM_SRC_TX_H
 #define STM_SRC_TX_H
 
@@ -71,6 +72,7 @@ struct stm_orelse_frame {
 };
 
 #define STM_HTM_FREE_MAX 16
+#define STM_HTM_WMAX 32 /* TVars a hardware attempt records for wake-ups */
 
 struct stm_tx {
     /* hot: touched by every access */
@@ -95,12 +97,17 @@ struct stm_tx {
 
     /* hardware attempt state; written inside the hardware transaction, so
      * rolled back with it */
-    bool hw_wrote;
+    unsigned hw_nw;           /* TVars written (wait.h, stm_hw_note_write) */
     unsigned hw_nfrees;
     void *hw_frees[STM_HTM_FREE_MAX];
+    stm_tvar *hw_w[STM_HTM_WMAX];
 
     /* monotonic per-thread counters; read by other threads (relaxed) */
     struct stm_stats stats;
+    /* STM_STATS=2 (the front's src/stm/sites.h): the thread's per-site
+     * table, and the same pointer while the next outermost transaction is
+     * to be profiled (NULL while one is) */
+    struct stm_site_table *site_table, *sites;
 
     /* thread registry */
     struct stm_tx *next, *prev;
@@ -115,18 +122,10 @@ struct stm_tx {
                      __ATOMIC_RELAXED)
 #define STM_STAT_INC(tx, field) STM_STAT_ADD(tx, field, 1)
 
-/* This thread's descriptor, created (and the thread registered) on first
- * use.  initial-exec TLS: one instruction, no __tls_get_addr call. */
+/* This thread's descriptor, NULL until the front creates it on the
+ * thread's first use (stm_tx_self, src/stm/runtime.h).  initial-exec TLS:
+ * one instruction, no __tls_get_addr call.  Defined in attempt.c. */
 extern __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
-stm_tx *stm_tx_create(void);
-
-static inline stm_tx *stm_tx_self(void)
-{
-    stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx == NULL, 0))
-        tx = stm_tx_create();
-    return tx;
-}
 
 /* The software attempt's restart point.  __builtin_setjmp/longjmp keep
  * only the frame and stack pointers and the resume address (the compiler
@@ -152,13 +151,6 @@ static inline stm_tx *stm_tx_self(void)
 #define STM_SETJMP(jb) __builtin_setjmp((void **)(jb))
 #define STM_LONGJMP(jb) __builtin_longjmp((void **)(jb), 1)
 #endif
-
-/* Abandon the current software attempt: undo its side effects and longjmp
- * to stm_atomically's frame with `reason`. */
-__attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason);
-
-/* The thread exits inside a transaction: release what the attempt holds. */
-void stm_tx_leave_for_exit(stm_tx *tx);
 
 /* Log helpers (src/stm/log.c).  Growth doubles; logs live as long as the
  * thread, so steady state does no allocation. */

@@ -110,7 +110,7 @@ int stm_config_parse(struct stm_config *cfg, stm_getenv_fn get, void *ctx, FILE 
                      &cfg->htm_capacity_retries);
     bad += parse_num("STM_SERIAL_AFTER", get, ctx, warn, 1, 1000000, &cfg->serial_after);
     bad += parse_bool("STM_ADAPTIVE", get, ctx, warn, &cfg->adaptive);
-    bad += parse_bool("STM_STATS", get, ctx, warn, &cfg->stats);
+    bad += parse_num("STM_STATS", get, ctx, warn, 0, 2, &cfg->stats);
     bad += parse_bool("STM_HTM_FORCE", get, ctx, warn, &cfg->htm_force);
     return bad;
 }

@@ -32,6 +32,30 @@ extern char stm_rcu_tsan_sync;
 #define STM_TSAN_RCU_ACQUIRE() ((void)0)
 #endif
 
+/* The block header's magic word: STM_MEM_LIVE, STM_MEM_DEAD once retired,
+ * anything else for memory that did not come from stm_mem_block_new. */
+#define STM_MEM_LIVE 0x5354414cu /* "STAL" */
+#define STM_MEM_DEAD 0x53544644u /* "STFD" */
+
+/* A block of n user bytes behind a header; kind 0 = stm_alloc, 1 =
+ * stm_tvar_new.  NULL (errno = ENOMEM) on failure. */
+void *stm_mem_block_new(size_t n, uint32_t kind);
+
+/* The header of user pointer p: what the allocation log holds. */
+void *stm_mem_block_of(void *p);
+
+/* p's magic word (acquire: a thread that sees STM_MEM_DEAD also sees the
+ * commit that retired the block). */
+uint32_t stm_mem_magic(const void *p);
+
+/* Report misuse (naming `call`) unless magic word m, read once by the
+ * caller, says p is a live block of ours. */
+void stm_mem_check_owned(const void *p, uint32_t m, const char *call);
+
+/* Check, mark dead, and free p after a grace period: transactions still
+ * running may hold a pointer into it. */
+void stm_mem_retire(void *p, const char *call);
+
 /* On abort: free this attempt's allocations from index `from` on. */
 void stm_mem_undo_allocs(stm_tx *tx, size_t from);
 

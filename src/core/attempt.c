@@ -1,0 +1,126 @@
+/* Begin/exit/abort/reset of an attempt (attempt.h).  Everything here acts
+ * on the descriptor, the hybrid counters, the logs, the memory hooks and
+ * the wait queue, all of them core state, so both back ends share it. */
+#include <setjmp.h>
+
+/* The read-side lock and unlock of liburcu's memb flavour run twice per
+ * transaction; the library's exported versions cost a PLT call and a
+ * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
+ * per transaction.  _LGPL_SOURCE gives their inline versions (libstm is
+ * LGPL-2.1-or-later itself, see COPYING, as liburcu asks of code that
+ * defines it).  Initial-exec TLS for the reader record, as for our own
+ * descriptor (tx.h): liburcu is loaded with libstm, at start-up.  Not in
+ * sanitized builds: ThreadSanitizer would instrument the inlined plain
+ * accesses to liburcu's words while the library's own stay invisible to
+ * it, and report races that are not there. */
+#include "tx.h"
+#ifndef STM_SANITIZED
+#define _LGPL_SOURCE
+#include <urcu/urcu-memb.h>
+extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
+#else
+#include <urcu/urcu-memb.h>
+#endif
+
+#include "attempt.h"
+#include "hybrid.h"
+#include "memory.h"
+#include "misuse.h"
+#include "wait.h"
+
+__thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+
+void stm_attempt_enter(stm_tx *tx)
+{
+    /* htm_enabled is set once at start-up, before any transaction runs */
+    if (__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) {
+        /* before the snapshot: see the essay in norec.c, case (b) */
+        __atomic_fetch_add(STM_SW_ACTIVE, 1, __ATOMIC_SEQ_CST);
+        tx->counted_active = true;
+    }
+    urcu_memb_read_lock();
+}
+
+void stm_attempt_exit(stm_tx *tx)
+{
+    STM_TSAN_RCU_RELEASE(); /* see memory.h */
+    urcu_memb_read_unlock();
+    if (tx->counted_active) {
+        __atomic_fetch_sub(STM_SW_ACTIVE, 1, __ATOMIC_RELEASE);
+        tx->counted_active = false;
+    }
+}
+
+/* Leave the attempt without committing: a serial attempt holds seq odd and
+ * wrote nothing to memory, so the old even value is restored. */
+static void attempt_leave(stm_tx *tx)
+{
+    if (tx->mode == STM_MODE_SERIAL)
+        __atomic_store_n(STM_SEQ, tx->snap, __ATOMIC_RELEASE);
+    stm_attempt_exit(tx);
+}
+
+/* The read log a retrying attempt waits on: without the TVars it allocated
+ * itself (freed with the attempt). */
+static void keep_reads_for_wait(stm_tx *tx)
+{
+    stm_mem_forget_reads(tx, 0, 0);
+    if (tx->rlog.n == 0)
+        stm_fatal("stm_retry", "the transaction read only TVars it allocated itself, so it could never be woken");
+}
+
+/* Undo the attempt's side effects; keep the read log if the attempt is to
+ * block in stm_retry. */
+static void attempt_reset(stm_tx *tx, bool keep_reads)
+{
+    stm_mem_undo_allocs(tx, 0);
+    tx->frees.n = 0;
+    stm_wlog_clear(&tx->wlog);
+    tx->wscope = 0;
+    if (!keep_reads)
+        tx->rlog.n = 0;
+    tx->orelse = NULL;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+}
+
+void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
+{
+    if (reason == STM_ABORT_RETRY) {
+        keep_reads_for_wait(tx);
+        /* still inside the attempt's read-side section: see wait.c, "Freed
+         * TVars" */
+        stm_wait_register(tx);
+    }
+    attempt_leave(tx);
+    attempt_reset(tx, reason == STM_ABORT_RETRY);
+    if (reason == STM_ABORT_VALIDATION)
+        STM_STAT_INC(tx, aborts_stm);
+    tx->abort_reason = (int)reason;
+    STM_LONGJMP(*tx->abort_jb);
+}
+
+void stm_tx_leave_for_exit(stm_tx *tx)
+{
+    if (tx->mode == STM_MODE_NOREC || tx->mode == STM_MODE_SERIAL)
+        attempt_leave(tx);
+    attempt_reset(tx, false);
+    tx->depth = 0;
+}
+
+void stm_attempt_committed(stm_tx *tx, bool wake)
+{
+    /* stm_mem_commit acts on these two logs only: skip the call (and its
+     * loop set-up) for the common transaction that neither allocated nor
+     * freed */
+    if ((tx->allocs.n | tx->frees.n) != 0)
+        stm_mem_commit(tx);
+    if (wake)
+        stm_wake_wlog(tx, &tx->wlog);
+    stm_wlog_clear(&tx->wlog);
+    tx->rlog.n = 0;
+    tx->wscope = 0;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+    tx->depth = 0;
+}

@@ -1,0 +1,101 @@
+/* Blocking retry: a waiter registers the addresses of its read set and
+ * sleeps on a futex word of its own; a committing writer wakes exactly the
+ * waiters registered on an address it wrote.  The design and the no lost
+ * wake-up argument are in wait.c. */
+#ifndef STM_SRC_WAIT_H
+#define STM_SRC_WAIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hybrid.h"
+#include "tx.h"
+
+/* Address buckets of the registration table (a power of two). */
+#define STM_WAIT_BUCKET_BITS 16
+#define STM_WAIT_BUCKETS (1u << STM_WAIT_BUCKET_BITS)
+/* Read-set entries a waiter registers address by address; a larger read
+ * set registers coarsely, as a bitmap of buckets. */
+#define STM_WAIT_EXACT 64
+
+struct stm_waitq {
+    struct stm_padded_word waiters;   /* threads registered as waiters */
+    /* per bucket: low 32 bits = exact registrations of addresses in the
+     * bucket, high 32 bits = coarse waiters whose bitmap has the bucket.
+     * Written by waiters (rare), read by writers that saw waiters != 0. */
+    _Alignas(STM_CACHELINE) uint64_t count[STM_WAIT_BUCKETS];
+};
+extern struct stm_waitq stm_waitq;
+
+#define STM_WAIT_COARSE_ONE (1ull << 32)
+
+static inline size_t stm_wait_bucket(const void *addr)
+{
+    /* Fibonacci hashing of the word address */
+    uint64_t a = (uint64_t)(uintptr_t)addr >> 3;
+    return (size_t)((a * 0x9e3779b97f4a7c15ull) >> (64 - STM_WAIT_BUCKET_BITS));
+}
+
+/* Does anyone wait anywhere?  The one load a writer's commit pays when
+ * nobody waits.  Software writers call it after taking the seq lock (or
+ * later), seq_cst: see wait.c for why that loses no wake-up.  Hardware
+ * writers read the count inside the transaction instead. */
+static inline bool stm_wait_any(void)
+{
+    return __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* Registrations (exact and coarse) on addr's bucket; for tests. */
+static inline uint64_t stm_wait_registered(const void *addr)
+{
+    return __atomic_load_n(&stm_waitq.count[stm_wait_bucket(addr)], __ATOMIC_SEQ_CST);
+}
+
+/* After a commit whose stm_wait_any() was true: wake the waiters
+ * registered on the addresses of the write log (before it is cleared), or
+ * of the n addresses a[0..n).  Counted in tx's stats (one per waiter woken)
+ * when tx is not NULL. */
+void stm_wake_wlog(stm_tx *tx, const struct stm_wlog *l);
+void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n);
+
+/* A hardware attempt records the TVars it writes (rolled back with it), so
+ * that its commit wakes precisely.  Past STM_HTM_WMAX distinct writes the
+ * attempt re-runs in software if anyone waits (atomically.c). */
+static inline void stm_hw_note_write(stm_tx *tx, stm_tvar *tv)
+{
+    unsigned n = tx->hw_nw;
+    if (n != 0 && n <= STM_HTM_WMAX && tx->hw_w[n - 1] == tv)
+        return; /* the same TVar again (a loop of updates) */
+    if (n < STM_HTM_WMAX)
+        tx->hw_w[n] = tv;
+    tx->hw_nw = n + 1;
+}
+
+/* stm_retry, called by stm_tx_abort while the attempt is still inside its
+ * read-side section: register tx's read log (which must be non-empty and
+ * hold no TVar the attempt allocated).  Registration stays until
+ * stm_wait_for_change returns or the thread is cancelled in it. */
+void stm_wait_register(stm_tx *tx);
+
+/* Block until some (address, value) of tx's read log no longer holds, or a
+ * block holding a TVar of it is being freed.  A cancellation point (deferred
+ * and asynchronous cancellation act while the thread sleeps).  The read
+ * log is cleared on return. */
+void stm_wait_for_change(stm_tx *tx);
+
+/* Reclamation (memory.c), after a grace period: is some registered waiter
+ * watching an address in [p, p + size)?  If so it is told to re-run its
+ * transaction and woken, and the caller must defer the free by another
+ * grace period. */
+bool stm_wait_block_watched(const void *p, size_t size);
+
+/* In a child after fork(): forget every waiter of the parent (only the
+ * forking thread exists there, and it was not waiting). */
+void stm_wait_reset_after_fork(void);
+
+/* Test hook: called between the last re-check and the sleep, to widen the
+ * lost-wake-up window in tests.  NULL in production. */
+extern void (*stm_test_before_sleep)(void);
+
+#endif
