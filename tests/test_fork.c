@@ -14,17 +14,20 @@
 #include "stm.h"
 
 #if defined(__SANITIZE_THREAD__)
-/* the child starts threads (liburcu's call_rcu worker, the test's own):
- * ThreadSanitizer supports that after a multi-threaded fork when told */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) { return "die_after_fork=0"; }
+/* ThreadSanitizer does not support a child of a multi-threaded fork that
+ * starts threads (liburcu's call_rcu worker must): with die_after_fork=0 its
+ * own state in the child hangs or fails the exit.  The scenarios run in the
+ * other builds (optimized, ASan, valgrind); here only the misuse case. */
+#define STM_FORK_THREADS_SUPPORTED 0
+#else
+#define STM_FORK_THREADS_SUPPORTED 1
 #endif
 
 #define CHILD_LIMIT_S 60 /* a hang, not slowness: valgrind takes seconds */
 
 static stm_tvar x = STM_TVAR_INIT(0);
 static sem_t inside;
-static volatile int stop;
+static int stop; /* atomic */
 
 static intptr_t incr(stm_tx *tx, void *arg)
 {
@@ -141,7 +144,7 @@ static intptr_t sum(stm_tx *tx, void *arg)
 
 static void *churn_thread(void *arg)
 {
-    while (!stop) {
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
         stm_atomically(incr, NULL);
         stm_atomically(sum, NULL);
         stm_store(&x, 0);
@@ -160,7 +163,7 @@ static void fork_during_churn(void)
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 100,
                       "child %d did not finish (status 0x%x: SIGALRM = hung)", i, st);
     }
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
         pthread_join(c[i], NULL);
 }
@@ -208,10 +211,12 @@ static Suite *fork_suite(void)
     Suite *s = suite_create("fork");
     TCase *tc = tcase_create("fork");
     tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, fork_during_serial_transaction);
-    tcase_add_test(tc, fork_inside_read_side_section);
-    tcase_add_test(tc, fork_during_churn_software);
-    tcase_add_test(tc, fork_during_churn_default_path);
+    if (STM_FORK_THREADS_SUPPORTED) {
+        tcase_add_test(tc, fork_during_serial_transaction);
+        tcase_add_test(tc, fork_inside_read_side_section);
+        tcase_add_test(tc, fork_during_churn_software);
+        tcase_add_test(tc, fork_during_churn_default_path);
+    }
     tcase_add_test(tc, fork_inside_a_transaction);
     suite_add_tcase(s, tc);
     return s;

@@ -1,11 +1,28 @@
+/* process_vm_readv() */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <urcu/urcu-memb.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define STM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STM_ASAN 1
+#endif
+#endif
+#ifdef STM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "memory.h"
 #include "misuse.h"
+#include "spin.h"
 #include "wait.h"
 
 #define MAGIC_LIVE STM_MEM_LIVE
@@ -38,9 +55,53 @@ static uint32_t magic_of(const struct block *b)
     return __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE);
 }
 
+/* Whether the header in front of p can be read without faulting.  p is
+ * what the user claims is ours, and may be anything: a pointer into the
+ * middle of a malloc() block, a static array, a fresh mmap() page with
+ * nothing mapped below it.  Our blocks are 16-byte aligned; a header that
+ * lies on p's own page is readable if p is; one that starts on the page
+ * before (p within sizeof(struct block) of a page start: rare for our
+ * blocks, every time for page-aligned memory) is probed with
+ * process_vm_readv(), which reports EFAULT instead of faulting (or, where
+ * that call is not allowed, with mincore(), which at least sees an unmapped
+ * page).  Under AddressSanitizer a poisoned header (a redzone: not one of
+ * our blocks) is foreign too, so that the report is ours and not ASan's. */
+static bool header_readable(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a % _Alignof(struct block) != 0 || a < sizeof(struct block))
+        return false;
+    const struct block *b = block_of(p);
+#ifdef STM_ASAN
+    if (__asan_region_is_poisoned((void *)b, sizeof *b) != NULL)
+        return false;
+#endif
+    static long page; /* racy but idempotent */
+    if (page == 0)
+        page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = ~((uintptr_t)page - 1);
+    if (((uintptr_t)b & mask) == (a & mask))
+        return true;
+    struct block copy;
+    struct iovec local = {&copy, sizeof copy}, remote = {(void *)b, sizeof copy};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof copy)
+        return true;
+    if (errno == EFAULT)
+        return false;
+    unsigned char v;
+    return mincore((void *)((uintptr_t)b & mask), 1, &v) == 0;
+}
+
 uint32_t stm_mem_magic(const void *p)
 {
+    if (!header_readable(p))
+        return STM_MEM_FOREIGN;
     return magic_of(block_of(p));
+}
+
+uint32_t stm_mem_kind(const void *p)
+{
+    return block_of(p)->kind;
 }
 
 void *stm_mem_block_new(size_t n, uint32_t kind)
@@ -76,7 +137,7 @@ static void block_release(struct rcu_head *h)
     free(b);
 }
 
-/* m: the block's magic word, read once by the caller. */
+/* m: the block's magic word, read once by the caller (stm_mem_magic). */
 void stm_mem_check_owned(const void *p, uint32_t m, const char *call)
 {
     if (m == MAGIC_DEAD)
@@ -88,38 +149,59 @@ void stm_mem_check_owned(const void *p, uint32_t m, const char *call)
 /* fork() must never find a thread inside urcu_memb_call_rcu(): its
  * lock-free enqueue swaps the queue tail and then links the old tail to
  * the new node, and a child forked between the two steps inherits a queue
- * whose worker waits forever for the link.  Retiring threads hold this
- * lock shared (once per batch of frees); fork.c takes it exclusively
- * before fork().  Writer-preferring, so a stream of frees cannot hold
- * fork() off.  (block_release's own call_rcu runs in the worker, which
- * fork() pauses.) */
-#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#define RETIRE_LOCK_INIT PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#else
-#define RETIRE_LOCK_INIT PTHREAD_RWLOCK_INITIALIZER
-#endif
-static pthread_rwlock_t retire_lock = RETIRE_LOCK_INIT;
+ * whose worker waits forever for the link.  A minimal reader-writer gate
+ * (not pthread_rwlock: glibc's records the writer's thread id, which the
+ * child's thread no longer has): retiring threads count themselves in
+ * `retiring` (once per batch of frees) unless a fork is pending; fork.c
+ * sets `fork_pending` and waits for the count to drain.  Both sides
+ * write their word and then read the other's, all seq_cst, so in the single
+ * total order one of them sees the other (Dekker): either the retirer sees
+ * the fork pending and backs out, or fork() sees it counted and waits.
+ * A pending fork is served first, so a stream of frees cannot hold it off.
+ * (block_release's own call_rcu runs in the worker, which fork() pauses.) */
+static uint32_t retiring, fork_pending;
+
+static void retire_enter(void)
+{
+    for (unsigned i = 0;; i++) {
+        if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST)) {
+            __atomic_fetch_add(&retiring, 1, __ATOMIC_SEQ_CST);
+            if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+                return;
+            __atomic_fetch_sub(&retiring, 1, __ATOMIC_SEQ_CST);
+        }
+        stm_backoff(i);
+    }
+}
+
+static void retire_exit(void)
+{
+    /* release: the enqueue is complete before fork() can see the count
+     * drop */
+    __atomic_fetch_sub(&retiring, 1, __ATOMIC_RELEASE);
+}
 
 void stm_mem_fork_prepare(void)
 {
-    pthread_rwlock_wrlock(&retire_lock);
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; __atomic_load_n(&retiring, __ATOMIC_SEQ_CST) != 0; i++)
+        stm_backoff(i);
 }
 
 void stm_mem_fork_parent(void)
 {
-    pthread_rwlock_unlock(&retire_lock);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
 void stm_mem_fork_child(void)
 {
-    /* not an unlock: glibc's rwlock records the writer's thread id, which
-     * the child's only thread no longer has; nobody else can hold it */
-    retire_lock = (pthread_rwlock_t)RETIRE_LOCK_INIT;
+    __atomic_store_n(&retiring, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
 /* Mark dead and defer: readers inside a read-side section (software
  * transactions) may still hold a pointer into the block.  Called with
- * retire_lock held shared. */
+ * the retire gate entered. */
 static void retire_locked(void *p, const char *call)
 {
     struct block *b = block_of(p);
@@ -131,9 +213,9 @@ static void retire_locked(void *p, const char *call)
 
 void stm_mem_retire(void *p, const char *call)
 {
-    pthread_rwlock_rdlock(&retire_lock);
+    retire_enter();
     retire_locked(p, call);
-    pthread_rwlock_unlock(&retire_lock);
+    retire_exit();
 }
 
 void stm_mem_undo_allocs(stm_tx *tx, size_t from)
@@ -181,10 +263,10 @@ void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
 void stm_mem_commit(stm_tx *tx)
 {
     if (tx->frees.n != 0) {
-        pthread_rwlock_rdlock(&retire_lock);
+        retire_enter();
         for (size_t i = 0; i < tx->frees.n; i++)
             retire_locked(tx->frees.e[i], "stm_free");
-        pthread_rwlock_unlock(&retire_lock);
+        retire_exit();
     }
     tx->frees.n = 0;
     tx->allocs.n = 0;
@@ -194,9 +276,9 @@ void stm_mem_commit_htm(stm_tx *tx)
 {
     if (tx->hw_nfrees == 0)
         return;
-    pthread_rwlock_rdlock(&retire_lock);
+    retire_enter();
     for (unsigned i = 0; i < tx->hw_nfrees; i++)
         retire_locked(tx->hw_frees[i], "stm_free");
-    pthread_rwlock_unlock(&retire_lock);
+    retire_exit();
     tx->hw_nfrees = 0;
 }

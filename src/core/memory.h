@@ -36,6 +36,11 @@ extern char stm_rcu_tsan_sync;
  * anything else for memory that did not come from stm_mem_block_new. */
 #define STM_MEM_LIVE 0x5354414cu /* "STAL" */
 #define STM_MEM_DEAD 0x53544644u /* "STFD" */
+#define STM_MEM_FOREIGN 0u       /* no readable header: not ours */
+
+/* Block kinds. */
+#define STM_MEM_KIND_ALLOC 0u /* stm_alloc */
+#define STM_MEM_KIND_TVAR 1u  /* stm_tvar_new */
 
 /* A block of n user bytes behind a header; kind 0 = stm_alloc, 1 =
  * stm_tvar_new.  NULL (errno = ENOMEM) on failure. */
@@ -45,8 +50,13 @@ void *stm_mem_block_new(size_t n, uint32_t kind);
 void *stm_mem_block_of(void *p);
 
 /* p's magic word (acquire: a thread that sees STM_MEM_DEAD also sees the
- * commit that retired the block). */
+ * commit that retired the block), or STM_MEM_FOREIGN when p is misaligned
+ * or its header is not readable memory: any pointer to readable memory is
+ * checked without faulting. */
 uint32_t stm_mem_magic(const void *p);
+
+/* The kind of live block p (after stm_mem_check_owned). */
+uint32_t stm_mem_kind(const void *p);
 
 /* Report misuse (naming `call`) unless magic word m, read once by the
  * caller, says p is a live block of ours. */
