@@ -27,7 +27,8 @@
  *    (voluntary context switches of their threads, read from
  *    /proc/self/task/TID/status): with precise wake-ups that is 0.
  *
- *   bench/wakeup waiters [commits]    runs only experiment 5
+ *   bench/wakeup waiters [commits [W...]]   runs only experiment 5 (for
+ *                                            the given W values)
  *   bench/wakeup latency [cycles]     runs only experiment 1, once
  */
 #define _GNU_SOURCE /* gettid */
@@ -414,15 +415,22 @@ static void scale(unsigned w, unsigned long n)
     free(t);
 }
 
-static void scale_all(unsigned long n)
+static void scale_all(unsigned long n, char **wv, int wn)
 {
-    static const unsigned ws[] = { 0, 1, 16, 64, 256, 1024 };
+    static const unsigned ws_default[] = { 0, 1, 16, 64, 256, 1024 };
+    unsigned ws[64];
+    size_t nws = 0;
+    for (int i = 0; i < wn && nws < 64; i++)
+        ws[nws++] = (unsigned)strtoul(wv[i], NULL, 10);
+    if (nws == 0)
+        for (; nws < sizeof ws_default / sizeof ws_default[0]; nws++)
+            ws[nws] = ws_default[nws];
     printf("blocking at scale, path %s: commit rates are medians of %d runs of at least %lu "
            "commits and %.1f s (at most %.0f s); writer = the committing thread's CPU time; "
            "cpu = process CPU per %lu commits; woken = sleeps again (voluntary context "
            "switches) of the waiter threads\n",
            stm_path(), REPS, n, BURST_MIN_S, BURST_MAX_S, n);
-    for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++)
+    for (size_t k = 0; k < nws; k++)
         scale(ws[k], n);
 }
 
@@ -435,7 +443,7 @@ int main(int argc, char **argv)
             return 2;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
-        scale_all(n);
+        scale_all(n, argv + 3, argc > 3 ? argc - 3 : 0);
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "latency") == 0) {
@@ -491,6 +499,6 @@ int main(int argc, char **argv)
         printf("writer commits/s with %u idle waiter%s: median %.0f (runs %.0f %.0f %.0f)\n",
                waiters[k], waiters[k] == 1 ? "" : "s", median3(cr), cr[0], cr[1], cr[2]);
     }
-    scale_all(20000);
+    scale_all(20000, NULL, 0);
     return 0;
 }

@@ -17,7 +17,7 @@
 #                    built here if it has no Makefile)
 #   --stages LIST    which stages to run, e.g. 1,2 (default 1,2,3,4; the
 #                    report and the archive are always written)
-#   --bench-seconds N  the time budget of the benchmark sweep (default 150,
+#   --bench-seconds N  the time budget of the benchmark sweep (default 130,
 #                    --quick 25)
 #   --lock FILE      run the benchmark sweep under flock FILE (shared
 #                    machines: no two benchmarks at once)
@@ -41,7 +41,8 @@
 #     under logs/, and the archive.
 #
 # Exit status: 0 when every stage that ran passed, 1 when a check failed or
-# a stage timed out, 2 on bad usage.
+# a stage timed out, 2 on bad usage.  The raw outputs in logs/ end in .txt
+# (scripts/run-tests.sh reads Check results from build*/**/*.log).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 self="$top/scripts/hw-report.sh"
@@ -163,26 +164,26 @@ stage1() {
   kv "liburcu" "$(pkg-config --modversion liburcu 2>/dev/null || echo '?')"
   kv "libstm" "$(git -C "$top" describe --always --dirty 2>/dev/null || echo '?') ($(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$bdir/config.h" 2>/dev/null))"
   "$bdir/tools/stm-probe" > "$out/probe.txt" 2>&1
-  echo "rc=$?" >> "$out/logs/stage1.log"
+  echo "rc=$?" >> "$out/logs/stage1.txt"
   awk '/^CPU facts:/,/^Path:/' "$out/probe.txt" | grep -E 'RTM|HLE|TSX|HWCAP2|known-bad|functional' |
     sed 's/^ *//' | while IFS= read -r l; do kv "probe" "$l"; done
 }
 
-# Run one program for stage 2 under a timeout, output to logs/NAME.log.
+# Run one program for stage 2 under a timeout, output to logs/NAME.txt.
 run_logged() { # name timeout cmd...
   local name=$1 t=$2; shift 2
-  timeout -k 5 "$t" "$@" > "$out/logs/$name.log" 2>&1
+  timeout -k 5 "$t" "$@" > "$out/logs/$name.txt" 2>&1
 }
 
 # make check (TESTS=$1 if not empty) with STM_STATS=1; the test logs of
-# this run in logs/check-tests.log; sets `suites` to a summary of Check's
+# this run in logs/check-tests.txt; sets `suites` to a summary of Check's
 # closing lines.
 check_suites() {
   local rc logs=()
   rm -f "$bdir"/tests/*.log "$bdir"/examples/*.log
   STM_STATS=1 run_logged check 600 make -C "$bdir" -s -j"$(nproc)" check ${1:+TESTS="$1"}; rc=$?
   logs=($(ls "$bdir"/tests/*.log "$bdir"/examples/*.log 2>/dev/null | grep -v test-suite.log))
-  cat "${logs[@]}" > "$out/logs/check-tests.log" 2>/dev/null
+  cat "${logs[@]}" > "$out/logs/check-tests.txt" 2>/dev/null
   suites=$(grep -h '^[0-9]*%: Checks:' "${logs[@]}" 2>/dev/null | awk '{ n++; c += $3; f += $5; e += $7 } END { printf "%d test programs (%d Check suites: %d checks, %d failures, %d errors)", '"${#logs[@]}"', n, c, f, e }')
   return $rc
 }
@@ -193,7 +194,7 @@ stage2_hw() {
   # the Check suites (and the examples make check runs)
   [ "$quick" = 1 ] && tests="tests/test_api tests/test_stats tests/test_stress tests/test_retry tests/test_ds examples/report"
   check_suites "$tests"; rc=$?
-  s=($(sum_stats "$out/logs/check-tests.log" 1))
+  s=($(sum_stats "$out/logs/check-tests.txt" 1))
   if [ "$rc" -eq 0 ] && [ "${s[0]}" -gt 0 ]; then r=PASS; else r=FAIL; fi
   record "Check suites$([ "$quick" = 1 ] && echo ' (quick subset)')" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
     "make check rc=$rc; $suites; with test_stress (the bank invariant and the opacity probes); hardware aborts: conflict ${s[3]} capacity ${s[4]} explicit ${s[5]} other ${s[6]}"
@@ -202,9 +203,9 @@ stage2_hw() {
   local t n=$(nproc) secs=1
   for t in $(echo 2 "$n" | tr ' ' '\n' | sort -nu); do
     STM_STATS=2 run_logged "bank-t$t" 60 "$bdir/examples/bank" -t "$t" -a 64 -s "$secs"; rc=$?
-    s=($(sum_stats "$out/logs/bank-t$t.log" 1))
+    s=($(sum_stats "$out/logs/bank-t$t.txt" 1))
     local inc
-    inc=$(sed -n 's/.*inconsistent reports: \([0-9]*\).*/\1/p' "$out/logs/bank-t$t.log")
+    inc=$(sed -n 's/.*inconsistent reports: \([0-9]*\).*/\1/p' "$out/logs/bank-t$t.txt")
     if [ "$rc" -eq 0 ] && [ "${s[0]}" -gt 0 ] && [ "${inc:-x}" = 0 ]; then r=PASS; else r=FAIL; fi
     record "bank example: $t threads on 64 accounts" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
       "rc=$rc; totals conserved; inconsistent reports ${inc:-?}; hardware aborts: conflict ${s[3]} capacity ${s[4]}"
@@ -212,7 +213,7 @@ stage2_hw() {
   # single-threaded small transactions: >= 90% of the transfers in hardware
   STM_STATS=2 run_logged bank-t1 60 "$bdir/examples/bank" -t 1 -a 1024 -s "$secs"; rc=$?
   local row hw all
-  row=$(sites_csv "$out/logs/bank-t1.log" x | head -n 1) # the busiest: transfer
+  row=$(sites_csv "$out/logs/bank-t1.txt" x | head -n 1) # the busiest: transfer
   all=$(echo "$row" | cut -d, -f3); hw=$(echo "$row" | cut -d, -f4)
   if [ "$rc" -eq 0 ] && [ "${hw:-0}" -gt 0 ] && [ "$(awk -v h="${hw:-0}" -v a="${all:-0}" 'BEGIN { print (a > 0 && h >= 0.9 * a) }')" = 1 ]; then r=PASS; else r=FAIL; fi
   record "single-threaded transfers >= 90% in hardware" "$r" "${hw:-0}" "${all:-0}" \
@@ -234,10 +235,10 @@ hist_check() {
     [ -x "$h" ] || continue
     STM_STATS=1 run_logged histcheck 120 "$h" -t "$t" -n "$([ "$quick" = 1 ] && echo 300 || echo 1200)" \
       --round 150 -k 8 --seed "$RANDOM" -q; local rc=$?
-    local s=($(sum_stats "$out/logs/histcheck.log" "$hw"))
+    local s=($(sum_stats "$out/logs/histcheck.txt" "$hw"))
     if [ "$rc" -eq 0 ] && { [ "$hw" = 0 ] || [ "${s[0]}" -gt 0 ]; }; then r=PASS; else r=FAIL; fi
     record "history checker ($t threads)" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
-      "rc=$rc; strict serializability and opacity of every recorded attempt; $(grep -h '^histcheck:' "$out/logs/histcheck.log" | tail -n 1)"
+      "rc=$rc; strict serializability and opacity of every recorded attempt; $(grep -h '^histcheck:' "$out/logs/histcheck.txt" | tail -n 1)"
     return
   done
   record "history checker" "not built" 0 0 "this build has no tests/history/histcheck"
@@ -247,14 +248,14 @@ stage2_nohw() {
   local rc s tests=""
   [ "$quick" = 1 ] && tests="tests/test_api tests/test_stats tests/test_stress tests/test_htm_emu"
   check_suites "$tests"; rc=$?
-  s=($(sum_stats "$out/logs/check-tests.log" 0))
+  s=($(sum_stats "$out/logs/check-tests.txt" 0))
   if [ "$rc" -eq 0 ]; then r=PASS; else r=FAIL; fi
   record "Check suites in software$([ "$quick" = 1 ] && echo ' (quick subset)')" "$r" 0 "$((s[0] + s[1] + s[2]))" "make check rc=$rc; $suites"
   # the emulation back end drives the real hardware loop (commits and aborts
   # of every cause, injected)
   run_logged htm-emu 120 "$bdir/tests/test_htm_emu"; rc=$?
   if [ "$rc" -eq 0 ]; then r=PASS; else r=FAIL; fi
-  record "emulated hardware path (test_htm_emu)" "$r" 0 0 "rc=$rc; $(grep -h '^[0-9]*%: Checks:' "$out/logs/htm-emu.log" | tail -n 1)"
+  record "emulated hardware path (test_htm_emu)" "$r" 0 0 "rc=$rc; $(grep -h '^[0-9]*%: Checks:' "$out/logs/htm-emu.txt" | tail -n 1)"
   # the real RTM instructions, forced, under valgrind: every xbegin aborts
   case $(uname -m) in
     x86_64)
@@ -262,14 +263,14 @@ stage2_nohw() {
         local vg=(valgrind -q --error-exitcode=99 --trace-children=yes)
         STM_HTM_FORCE=1 STM_MODE=htm STM_ADAPTIVE=0 STM_STATS=1 \
           run_logged valgrind-htm-force 240 "${vg[@]}" "$bdir/tests/test_htm_force"; rc=$?
-        s=($(sum_stats "$out/logs/valgrind-htm-force.log" 0))
-        if [ "$rc" -eq 0 ] && grep -q '^hardware path ran for real' "$out/logs/valgrind-htm-force.log"; then r=PASS; else r=FAIL; fi
+        s=($(sum_stats "$out/logs/valgrind-htm-force.txt" 0))
+        if [ "$rc" -eq 0 ] && grep -q '^hardware path ran for real' "$out/logs/valgrind-htm-force.txt"; then r=PASS; else r=FAIL; fi
         record "forced RTM under valgrind (test_htm_force)" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
           "rc=$rc; every xbegin aborted: capacity ${s[4]}, other ${s[6]}; all committed in software"
         if [ "$quick" = 0 ]; then
           STM_HTM_FORCE=1 STM_MODE=htm STM_ADAPTIVE=0 STM_STATS=1 \
             run_logged valgrind-bank 240 "${vg[@]}" "$bdir/examples/bank" -t 2 -a 64 -s 1; rc=$?
-          s=($(sum_stats "$out/logs/valgrind-bank.log" 0))
+          s=($(sum_stats "$out/logs/valgrind-bank.txt" 0))
           if [ "$rc" -eq 0 ] && [ "${s[0]}" -eq 0 ] && [ "${s[4]}" -gt 0 ]; then r=PASS; else r=FAIL; fi
           record "forced RTM under valgrind (bank example, 2 threads)" "$r" "${s[0]}" "$((s[0] + s[1] + s[2]))" \
             "rc=$rc; capacity aborts ${s[4]}; invariant and reports checked by the example"
@@ -283,12 +284,12 @@ stage2_nohw() {
 }
 
 stage2() {
-  : > "$out/correctness.csv"
+  echo "check,result,hardware_commits,all_commits,detail" > "$out/correctness.csv"
   if [ "$hw" = 1 ]; then stage2_hw; else stage2_nohw; fi
 }
 
 stage3() {
-  : > "$out/sites.csv"
+  echo "run,site,commits,hardware,software,serial,hw_conflict,hw_capacity,hw_explicit,hw_other,busy_waits,adaptive_skips,sw_aborts,blocked" > "$out/sites.csv"
   local t n=$(nproc) mode runs=()
   # (label, environment, program and arguments)
   if [ "$quick" = 1 ]; then
@@ -306,22 +307,22 @@ stage3() {
   for spec in "${runs[@]}"; do
     IFS='|' read -r label envs cmd <<< "$spec"
     # shellcheck disable=SC2086
-    env $envs STM_STATS=2 timeout -k 5 60 $cmd > "$out/logs/profile-$label.log" 2>&1
-    echo "$label rc=$? ($envs $cmd)" >> "$out/logs/stage3.log"
-    sites_csv "$out/logs/profile-$label.log" "$label" >> "$out/sites.csv"
+    env $envs STM_STATS=2 timeout -k 5 60 $cmd > "$out/logs/profile-$label.txt" 2>&1
+    echo "$label rc=$? ($envs $cmd)" >> "$out/logs/stage3.txt"
+    sites_csv "$out/logs/profile-$label.txt" "$label" >> "$out/sites.csv"
   done
 }
 
 # Thread counts 1, 2, 4 ... and nproc.
 thread_list() {
   local n=$(nproc) t=1 l=""
-  while [ "$t" -lt "$n" ]; do l="$l,$t"; t=$((t * 2)); done
-  echo "${l#,},$n"
+  while [ "$t" -lt "$n" ]; do l="$l$t,"; t=$((t * 2)); done
+  echo "$l$n"
 }
 
 stage4() {
   local sb="$bdir/bench/stmbench" n=$(nproc) thr impls wl args=()
-  [ -x "$sb" ] || { echo "stmbench not built" > "$out/logs/stage4.log"; return 1; }
+  [ -x "$sb" ] || { echo "stmbench not built" > "$out/logs/stage4.txt"; return 1; }
   if [ "$quick" = 1 ]; then
     thr=$(echo 1 "$n" | tr ' ' '\n' | sort -nu | paste -sd,)
     sets=("-w bank -A 64,4096 -R 0" "-w intset-hash")
@@ -329,14 +330,14 @@ stage4() {
   else
     thr=$(thread_list)
     sets=("-w bank -A 64,4096 -R 0,0.01" "-w intset-hash,intset-skip" "-w queue")
-    impls=libstm-stm,libstm-serial,mutex,rwlock,finelock,libitm
+    impls=libstm-stm,libstm-serial,mutex,rwlock,finelock,libitm,libstm-itm
   fi
   [ "$hw" = 1 ] && impls="libstm-htm,libstm-auto,$impls"
   # keep what this stmbench has (libitm needs GCC's -fgnu-tm at build time)
   local im have=""
   for im in ${impls//,/ }; do
     if "$sb" -w bank -A 2 -i "$im" -t 1 -d 0.001 -r 1 --csv > /dev/null 2>&1; then have="$have,$im"
-    else echo "$im: not available in this stmbench" >> "$out/logs/stage4.log"; fi
+    else echo "$im: not available in this stmbench" >> "$out/logs/stage4.txt"; fi
   done
   impls=${have#,}
   # stmbench lists what each workload supports; ask it for the count of
@@ -345,31 +346,31 @@ stage4() {
   nthr=$(echo "$thr" | tr ',' '\n' | wc -l)
   nimpl=$(echo "$impls" | tr ',' '\n' | wc -l)
   if [ "$quick" = 1 ]; then npoints=$((3 * nthr * nimpl)); else npoints=$((7 * nthr * (nimpl + 1))); fi
-  budget=${bench_seconds:-$([ "$quick" = 1 ] && echo 25 || echo 150)}
+  budget=${bench_seconds:-$([ "$quick" = 1 ] && echo 25 || echo 130)}
   # per point: about 40 ms of fork and set-up besides the measured time
   read -r d r < <(awk -v b="$budget" -v p="$npoints" 'BEGIN {
       s = b / p - 0.04; r = 3; if (s / 3 < 0.15) r = 1
       d = s / r; if (d < 0.05) d = 0.05; if (d > 1) d = 1
       printf "%.2f %d\n", d, r }')
-  echo "threads $thr; implementations $impls; about $npoints points; budget ${budget} s: ${d} s x $r runs per point" >> "$out/logs/stage4.log"
+  echo "threads $thr; implementations $impls; about $npoints points; budget ${budget} s: ${d} s x $r runs per point" >> "$out/logs/stage4.txt"
   local lockcmd=()
   [ -n "$lock" ] && lockcmd=(flock "$lock")
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/logs/stage4.log"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/logs/stage4.txt"
   : > "$out/logs/bench.csv.part"
   local set rc=0 first=1
   for set in "${sets[@]}"; do
     # shellcheck disable=SC2086
-    "${lockcmd[@]}" "$sb" $set -i "$impls" -t "$thr" -d "$d" -r "$r" --csv > "$out/logs/bench-raw.csv" 2>> "$out/logs/bench-stderr.log" || rc=1
+    "${lockcmd[@]}" "$sb" $set -i "$impls" -t "$thr" -d "$d" -r "$r" --csv > "$out/logs/bench-raw.csv" 2>> "$out/logs/bench-stderr.txt" || rc=1
     if [ $first = 1 ]; then cat "$out/logs/bench-raw.csv"; else tail -n +2 "$out/logs/bench-raw.csv"; fi >> "$out/logs/bench.csv.part"
     first=0
     if [ "$quick" = 0 ] && [ "$hw" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
       # libitm's own hardware method (RTM with serial fallback)
       # shellcheck disable=SC2086
-      ITM_DEFAULT_METHOD=htm "${lockcmd[@]}" "$sb" $set -i libitm -t "$thr" -d "$d" -r "$r" --csv 2>> "$out/logs/bench-stderr.log" |
+      ITM_DEFAULT_METHOD=htm "${lockcmd[@]}" "$sb" $set -i libitm -t "$thr" -d "$d" -r "$r" --csv 2>> "$out/logs/bench-stderr.txt" |
         tail -n +2 | sed 's/^libitm,/libitm-htm,/' >> "$out/logs/bench.csv.part" || rc=1
     fi
   done
-  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/logs/stage4.log"
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/logs/stage4.txt"
   mv "$out/logs/bench.csv.part" "$out/bench.csv"
   rm -f "$out/logs/bench-raw.csv"
   return $rc
@@ -396,11 +397,13 @@ mkdir -p "$out/logs" || exit 2
 [ "$nohtm" = 1 ] && export STM_MODE=stm
 
 echo "hw-report: building in $bdir"
+b0=$SECONDS
 {
   if [ -f "$bdir/Makefile" ]; then make -C "$bdir" -s -j"$(nproc)"
   else bash scripts/build.sh "${bdir#"$top"/}" "-O2 -g"; fi &&
     make -C "$bdir" -s -j"$(nproc)" check TESTS= && make -C "$bdir" -s bench/stmbench
-} > "$out/logs/build.log" 2>&1 || { echo "hw-report: build failed (see $out/logs/build.log)"; tail -n 20 "$out/logs/build.log"; exit 1; }
+} > "$out/logs/build.txt" 2>&1 || { echo "hw-report: build failed (see $out/logs/build.txt)"; tail -n 20 "$out/logs/build.txt"; exit 1; }
+build_secs=$((SECONDS - b0))
 
 # Hardware or not: what the probe decides in this environment.
 path=$("$bdir/tools/stm-probe" 2>/dev/null | sed -n 's/^Path: \([^ ]*\).*/\1/p')
@@ -432,7 +435,7 @@ for st in 1 2 3 4; do
   esac
   s0=$SECONDS
   echo "hw-report: stage $st (${names[$st]}), at most ${limits[$st]} s"
-  timeout -k 10 "${limits[$st]}" bash "$self" --run-stage "$st" >> "$out/logs/stage$st.log" 2>&1
+  timeout -k 10 "${limits[$st]}" bash "$self" --run-stage "$st" >> "$out/logs/stage$st.txt" 2>&1
   rc=$?
   secs[$st]=$((SECONDS - s0))
   case $rc in
@@ -535,7 +538,7 @@ bench_tables() {
 # charts (gnuplot): one PNG for the whole sweep
 chart=""
 if [ -s "$out/bench.csv" ] && command -v gnuplot > /dev/null; then
-  if bash "$top/bench/plot" "$out/bench.csv" "$out/bench.png" "libstm on $(kvget 'model name' | cut -c1-60), $(nproc) CPUs" > "$out/logs/plot.log" 2>&1; then
+  if bash "$top/bench/plot" "$out/bench.csv" "$out/bench.png" "libstm on $(kvget 'model name' | cut -c1-60), $(nproc) CPUs" > "$out/logs/plot.txt" 2>&1; then
     chart="bench.png"
   fi
 fi
@@ -555,14 +558,14 @@ fi
   echo "| 1 machine | ${status[1]} (${secs[1]} s) | $v1 |"
   if [ -s "$out/correctness.csv" ]; then
     np=$(grep -c ',PASS,' "$out/correctness.csv"); nf=$(grep -c ',FAIL,' "$out/correctness.csv")
-    hwc=$(awk -F, '{ s += $3 } END { print s + 0 }' "$out/correctness.csv")
+    hwc=$(awk -F, 'NR > 1 { s += $3 } END { print s + 0 }' "$out/correctness.csv")
     if [ "$nf" -gt 0 ]; then v2="**FAIL**: $nf of $((np + nf)) checks failed ($(grep ',FAIL,' "$out/correctness.csv" | cut -d, -f1 | paste -sd';' | sed 's/;/; /g'))"
     elif [ "$hw" = 1 ]; then v2="PASS: $np checks on the hardware path, $hwc hardware commits"
     else v2="PASS: $np checks (software, emulated and forced-abort hardware paths; no hardware commit is possible here)"; fi
   else v2="no result"; fi
   echo "| 2 correctness | ${status[2]} (${secs[2]} s) | $v2 |"
   if [ -s "$out/sites.csv" ]; then
-    v3=$(awk -F, '{ c[$2] += $3; h[$2] += $4 } END { for (s in c) if (c[s] > best) { best = c[s]; bs = s }; if (best) printf "%d site rows; busiest site %s: %d commits, %.1f%% in hardware", NR, bs, best, 100 * h[bs] / best }' "$out/sites.csv")
+    v3=$(awk -F, 'NR > 1 { c[$2] += $3; h[$2] += $4 } END { for (s in c) if (c[s] > best) { best = c[s]; bs = s }; if (best) printf "%d site rows; busiest site %s: %d commits, %.1f%% in hardware", NR - 1, bs, best, 100 * h[bs] / best }' "$out/sites.csv")
   else v3="no result"; fi
   echo "| 3 abort profile | ${status[3]} (${secs[3]} s) | ${v3:-no sites} |"
   if [ -s "$out/bench.csv" ]; then v4="$(($(wc -l < "$out/bench.csv") - 1)) points$([ "$hw" = 0 ] && echo '; hardware rows not available (no hardware TM)'); see below"
@@ -571,7 +574,9 @@ fi
   echo
   bench_verdicts
   echo
-  echo "Total time $((SECONDS - start)) s.  Files: report.md, machine.txt, probe.txt, correctness.csv, sites.csv, bench.csv${chart:+, $chart}, logs/."
+  files=report.md
+  for f in machine.txt probe.txt correctness.csv sites.csv bench.csv $chart; do [ -s "$out/$f" ] && files="$files, $f"; done
+  echo "Total time $((SECONDS - start)) s (building $build_secs s).  Files: $files, logs/."
   echo
   echo "## 1. Machine"
   echo
@@ -592,22 +597,23 @@ fi
   echo
   echo "| check | result | hardware commits | all commits | detail |"
   echo "|---|---|---|---|---|"
-  [ -f "$out/correctness.csv" ] && awk -F, '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$out/correctness.csv"
+  [ -f "$out/correctness.csv" ] && awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$out/correctness.csv"
   echo
   echo "## 3. Abort profile per transaction site (STM_STATS=2)"
   echo
   echo "| run | site | commits | in hw | sw | serial | hw aborts: conflict | capacity | explicit | other | busy waits | adaptive skips | sw aborts | blocked |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  [ -f "$out/sites.csv" ] && awk -F, '{ printf "| %s | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, ($3 > 0 ? sprintf("%.1f", 100 * $4 / $3) : "-"), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$out/sites.csv"
+  [ -f "$out/sites.csv" ] && awk -F, 'NR > 1 { printf "| %s | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, ($3 > 0 ? sprintf("%.1f", 100 * $4 / $3) : "-"), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$out/sites.csv"
   echo
   echo "## 4. Benchmarks (stmbench)"
   echo
-  sed 's/^/    /' "$out/logs/stage4.log" 2>/dev/null
+  sed 's/^/    /' "$out/logs/stage4.txt" 2>/dev/null
   bench_tables
   [ -n "$chart" ] && { echo; echo "![throughput]($chart)"; }
   echo
   echo "## Stages"
   echo
+  echo "- build (if needed): $build_secs s"
   for st in 1 2 3 4; do echo "- stage $st (${names[$st]}): ${status[$st]}, ${secs[$st]} s"; done
   echo "- stage 5 (report and archive): ran"
   echo

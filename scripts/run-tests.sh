@@ -22,6 +22,9 @@ find build* -name '*.log' ! -name 'test-suite.log' ! -name 'config.log' 2>/dev/n
     line=$(grep -h '^[0-9]*%: Checks:' "$log" | tail -n 1)
     [ -n "$line" ] && echo "$log: $line"
   done
+echo "=== History checker runs (tests/history: one line per run)"
+find build* -name '*.log' ! -name 'test-suite.log' ! -name 'config.log' 2>/dev/null | sort |
+  xargs -r grep -H -E '^histcheck(-broken)?: path=' 2>/dev/null || true
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED steps: ${failed[*]}"
   exit 1

@@ -25,7 +25,7 @@ run() {
   local start=$(date +%s) rc=0
   timeout 240 "${vg[@]}" "$@" >"$log" 2>&1 || rc=$?
   echo "--- $name: rc=$rc ($(( $(date +%s) - start )) s)"
-  grep -E '^[0-9]+%: Checks:|^  (commits|hardware aborts)|^hardware path|^path |ERROR SUMMARY|Invalid|uninitialised' "$log" | head -n 12 || true
+  grep -E '^[0-9]+%: Checks:|^histcheck|^  (commits|hardware aborts)|^hardware path|^path |ERROR SUMMARY|Invalid|uninitialised' "$log" | head -n 12 || true
   [ "$rc" -eq 0 ] || { failed=1; tail -n 30 "$log"; }
 }
 echo "--- stm-probe under valgrind (forced)"

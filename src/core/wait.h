@@ -52,12 +52,39 @@ static inline uint64_t stm_wait_registered(const void *addr)
     return __atomic_load_n(&stm_waitq.count[stm_wait_bucket(addr)], __ATOMIC_SEQ_CST);
 }
 
+/* Out of line: the wake-ups for the entries from `from` on, whose first
+ * has registrations. */
+void stm_wake_wlog_from(stm_tx *tx, const struct stm_wlog *l, size_t from);
+void stm_wake_addrs_from(stm_tx *tx, stm_tvar *const *a, size_t n, size_t from);
+
+/* Registrations on addr's bucket; seq_cst: see wait.c. */
+static inline bool stm_wait_watched(const void *addr)
+{
+    return __atomic_load_n(&stm_waitq.count[stm_wait_bucket(addr)], __ATOMIC_SEQ_CST) != 0;
+}
+
 /* After a commit whose stm_wait_any() was true: wake the waiters
  * registered on the addresses of the write log (before it is cleared), or
- * of the n addresses a[0..n).  Counted in tx's stats (one per waiter woken)
- * when tx is not NULL. */
-void stm_wake_wlog(stm_tx *tx, const struct stm_wlog *l);
-void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n);
+ * of the n addresses a[0..n).  Inline, so that a commit to data nobody
+ * waits on costs a hash and a load per address written and no call.
+ * Counted in tx's stats (one per waiter woken) when tx is not NULL. */
+static inline void stm_wake_wlog(stm_tx *tx, const struct stm_wlog *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (stm_wait_watched(l->e[i].addr)) {
+            stm_wake_wlog_from(tx, l, i);
+            return;
+        }
+}
+
+static inline void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (stm_wait_watched(a[i])) {
+            stm_wake_addrs_from(tx, a, n, i);
+            return;
+        }
+}
 
 /* A hardware attempt records the TVars it writes (rolled back with it), so
  * that its commit wakes precisely.  Past STM_HTM_WMAX distinct writes the

@@ -109,6 +109,15 @@ void stm_norec_begin(stm_tx *tx)
 /* Every logged value still in memory? */
 static bool rlog_unchanged(const stm_tx *tx)
 {
+#ifdef STM_TEST_BROKEN_VALIDATION
+    /* Test-only fault, compiled into a second copy of the library that only
+     * tests/history links (see its Makefile.inc): validation always passes,
+     * so an attempt keeps reads that a commit made stale and a writer
+     * commits over them.  The history checker must report it.  Keep this
+     * the one place that decides whether a read log still holds. */
+    (void)tx;
+    return true;
+#endif
     const struct stm_rentry *e = tx->rlog.e;
     for (size_t i = 0, n = tx->rlog.n; i < n; i++)
         if (__atomic_load_n(&e[i].addr->word, __ATOMIC_RELAXED) != e[i].val)

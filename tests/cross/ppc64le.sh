@@ -8,7 +8,9 @@
 # What runs: the whole library (every src/ file, built with the cross
 # compiler, statically) linked with tests/test_htm_force.c (a bank with
 # transfers, audits, a blocking retry and orElse; it asserts commits_htm ==
-# 0 and aborts_htm_other > 0 when forced), plus tools/stm-probe.  Not run:
+# 0 and aborts_htm_other > 0 when forced), plus tools/stm-probe, plus the
+# history checker tests/history/histcheck (software path, then forced; a
+# violation fails the step).  Not run:
 # the Check suites, because check and liburcu for ppc64el need multiarch
 # packages that are not stable here (doc/FACTS.md); liburcu is replaced by the
 # never-reclaiming stand-in in tests/cross/urcu/.
@@ -32,6 +34,7 @@ flags=(-O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -pthread -static
 echo "compiling with $($cc --version | head -n 1)"
 (cd "$top" && $cc "${flags[@]}" -o "$out/test_htm_force" $srcs tests/test_htm_force.c)
 (cd "$top" && $cc "${flags[@]}" -o "$out/stm-probe" $srcs tools/stm-probe.c)
+(cd "$top" && $cc "${flags[@]}" -o "$out/histcheck" $srcs tests/history/histcheck.c tests/history/checker.c)
 file "$out/test_htm_force" | sed 's/, BuildID.*//'
 run() { echo "\$ $*"; "$@"; }
 status=0
@@ -47,4 +50,11 @@ STM_HTM_FORCE=1 STM_MODE=htm STM_ADAPTIVE=0 run "$qemu" -cpu power9 "$out/test_h
 grep -q '^hardware path ran for real' "$log" || { echo "forced POWER path did not abort and fall back"; status=1; }
 echo "--- bank, forced, adaptive policy on (default)"
 STM_HTM_FORCE=1 STM_MODE=htm run "$qemu" -cpu power9 "$out/test_htm_force" | grep -E 'commits|aborts|skips|ran for real' || status=1
+echo "--- history checker (tests/history): software, then the POWER path forced"
+hist=(-t 3 -n 300 --round 100 -q --seed "${HISTCHECK_SEED:-$RANDOM}")
+STM_MODE=stm run "$qemu" -cpu power9 "$out/histcheck" "${hist[@]}" | tee "$out/histcheck-stm.log" | tail -n 3 || status=1
+grep -q '^histcheck: path=norec .* violations=0$' "$out/histcheck-stm.log" || status=1
+STM_HTM_FORCE=1 STM_MODE=htm STM_ADAPTIVE=0 run "$qemu" -cpu power9 "$out/histcheck" "${hist[@]}" |
+  tee "$out/histcheck-forced.log" | tail -n 3 || status=1
+grep -q '^histcheck: path=power-htm .* violations=0$' "$out/histcheck-forced.log" || status=1
 exit $status
