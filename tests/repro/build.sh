@@ -9,6 +9,6 @@ for src in "$here"/*.c; do
   name=$(basename "$src" .c)
   libs=(-L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lstm -lpthread)
   # the dlopen reproducer must not have libstm loaded at start-up
-  [ "$name" = dlopen_load ] && libs=(-ldl)
+  [ "$name" = dlopen_load ] && libs=(-ldl -lpthread)
   cc -O2 -g -Wall -I"$prefix/include" -o "$out/$name" "$src" "${libs[@]}"
 done
