@@ -155,8 +155,9 @@ STM_API void stm_irrevocable(stm_tx *tx);
 STM_API void *stm_alloc(stm_tx *tx, size_t n);
 STM_API void stm_free(stm_tx *tx, void *p);
 
-/* Outside a transaction: one atomic read or write.  stm_store() counts as a
- * committed write: it wakes transactions blocked in stm_retry(). */
+/* Outside a transaction: one atomic read or write, ordered with every
+ * transaction (a load never sees part of a commit).  stm_store() counts as
+ * a committed write: it wakes transactions blocked in stm_retry(). */
 STM_API uintptr_t stm_load(const stm_tvar *tv);
 STM_API void stm_store(stm_tvar *tv, uintptr_t v);
 

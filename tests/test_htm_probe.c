@@ -112,6 +112,18 @@ static void build_cases(void)
         STM_HTM_RTM, false, false, "STM_HTM_FORCE");
     add("force + STM_MODE=htm -> rtm", f, STM_CFG_HTM, true, STM_PROBE_NOT_RUN, STM_HTM_RTM,
         false, false, "STM_HTM_FORCE");
+    f = skx;
+    f.tsan_build = true;
+    add("TSan build, RTM present -> none, no functional probe", f, STM_CFG_AUTO, false,
+        STM_PROBE_NOT_RUN, STM_HTM_NONE, false, false, "ThreadSanitizer");
+    add("TSan build + STM_MODE=htm -> none + warn", f, STM_CFG_HTM, false, STM_PROBE_NOT_RUN,
+        STM_HTM_NONE, false, true, "ThreadSanitizer");
+    add("TSan build + force -> rtm", f, STM_CFG_AUTO, true, STM_PROBE_NOT_RUN, STM_HTM_RTM,
+        false, false, "STM_HTM_FORCE");
+    f = power(true, true);
+    f.tsan_build = true;
+    add("TSan build, POWER HTM -> none", f, STM_CFG_AUTO, false, STM_PROBE_NOT_RUN,
+        STM_HTM_NONE, false, false, "ThreadSanitizer");
     add("STM_MODE=stm beats force", skx, STM_CFG_STM, true, 64, STM_HTM_NONE, false, false,
         "STM_MODE=stm");
     add("STM_MODE=serial -> none", skx, STM_CFG_SERIAL, false, 64, STM_HTM_NONE, false, false,

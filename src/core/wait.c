@@ -34,9 +34,11 @@
  * waiters: a 1 in 65536 bucket collision), and a commit that touches no
  * waited address costs one load per written address and no syscall.
  * Hardware writers record the TVars they write inside the transaction
- * (tx->hw_w, rolled back with it), read `waiters` inside it, and wake the
- * same way after the commit; an attempt that wrote more TVars than it
- * records re-runs in software when someone waits.
+ * (tx->hw_w, rolled back with it) and, just before committing, read
+ * `waiters` and, if non-zero, the counts of those TVars' buckets inside it
+ * (stm_hw_wake_needed); if a count is non-zero they wake the same way after
+ * the commit.  An attempt that wrote more TVars than it records re-runs in
+ * software when someone waits.
  *
  * No lost wake-up.  Take a waiter T that read X (value x0) and a writer W
  * that commits X := x1.  W's CAS of seq, its load of `waiters` and its load
@@ -57,12 +59,12 @@
  *      precedes that increment, hence precedes T's load of seq.  T sees seq
  *      odd and waits for the write-back, or sees a later even value and
  *      with it the write-back: its re-check fails and it does not sleep.
- * Hardware writers: the transaction reads `waiters` and writes X in one
- * atomic step, which precedes its loads of the counts.  If T's increment
- * of `waiters` came first the transaction sees it (or aborts: the
- * increment conflicts with its read), and then case (a) or (b) applies to
- * the count with the commit in the CAS's role; if it came later, T's
- * re-check follows the commit and sees x1.  tests/model/wait.pml checks
+ * Hardware writers: the transaction reads `waiters` and count[bucket(X)]
+ * and writes X in one atomic step.  If T's increments came first the
+ * transaction sees them (or aborts: an increment conflicts with its read)
+ * and wakes T as in (a) (the walk after the commit finds T's node, or T
+ * has left); if an increment came later, T's re-check, which follows it,
+ * follows the commit and sees x1.  tests/model/wait.pml checks
  * this protocol (a waiter, a writer of its TVar on either path, a writer of
  * an unrelated TVar in the same bucket) with spin.
  *

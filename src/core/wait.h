@@ -99,6 +99,27 @@ static inline void stm_hw_note_write(stm_tx *tx, stm_tvar *tv)
     tx->hw_nw = n + 1;
 }
 
+/* Inside a hardware attempt that wrote, just before it commits: must its
+ * commit wake anyone?  The loads of `waiters` and of the counts join the
+ * transaction's read set, so a registration either precedes the commit
+ * and is seen, or aborts the attempt, or follows the commit (and the
+ * waiter's re-check sees the writes).  Checked here rather than after the
+ * commit so that the loads overlap with the transaction.  Returns 1 (wake
+ * after the commit), 0 (nobody to wake), or -1: someone waits and the
+ * attempt wrote more TVars than it recorded, so it must re-run in software
+ * (which wakes from its full write log). */
+static inline int stm_hw_wake_needed(const stm_tx *tx)
+{
+    if (__atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) == 0)
+        return 0;
+    if (tx->hw_nw > STM_HTM_WMAX)
+        return -1;
+    for (unsigned i = 0; i < tx->hw_nw; i++)
+        if (__atomic_load_n(&stm_waitq.count[stm_wait_bucket(tx->hw_w[i])], __ATOMIC_RELAXED) != 0)
+            return 1;
+    return 0;
+}
+
 /* stm_retry, called by stm_tx_abort while the attempt is still inside its
  * read-side section: register tx's read log (which must be non-empty and
  * hold no TVar the attempt allocated).  Registration stays until

@@ -7,6 +7,18 @@
 #include "config.h"
 #include "probe.h"
 
+/* See probe.h, tsan_build. */
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_BUILD true
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD true
+#endif
+#endif
+#ifndef TSAN_BUILD
+#define TSAN_BUILD false
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #ifdef STM_HAVE_CPUID
 #include <libcpuid.h>
@@ -16,6 +28,7 @@ void stm_cpu_facts_read(struct stm_cpu_facts *f)
 {
     memset(f, 0, sizeof *f);
     f->arch = STM_ARCH_X86;
+    f->tsan_build = TSAN_BUILD;
 #ifdef STM_HAVE_CPUID
     struct cpu_raw_data_t raw;
     struct cpu_id_t id;
@@ -60,6 +73,7 @@ void stm_cpu_facts_read(struct stm_cpu_facts *f)
 {
     memset(f, 0, sizeof *f);
     f->arch = STM_ARCH_POWER;
+    f->tsan_build = TSAN_BUILD;
     unsigned long hw2 = getauxval(AT_HWCAP2);
     f->hwcap_ok = true;
     f->htm = (hw2 & PPC_FEATURE2_HTM) != 0;

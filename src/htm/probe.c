@@ -16,6 +16,8 @@
  *     undone).
  *  5. Then the functional probe: at least one of STM_PROBE_ATTEMPTS
  *     trivial transactions must commit.
+ *  Before 3 and 4: a ThreadSanitizer build of the library uses no
+ *  hardware (probe.h, tsan_build); STM_HTM_FORCE=1 still overrides.
  * STM_MODE=htm that ends without hardware sets `warn`: the caller prints
  * one warning and runs software. */
 #include <string.h>
@@ -65,6 +67,9 @@ void stm_probe_decide(const struct stm_cpu_facts *f, const struct stm_config *cf
     } else if (cfg->htm_force) {
         result(out, native, "STM_HTM_FORCE=1: probe bypassed");
         return;
+    } else if (f->tsan_build) {
+        result(out, STM_HTM_NONE,
+               "ThreadSanitizer build: TSan cannot see hardware commits, software only");
     } else if (f->arch == STM_ARCH_X86) {
         if (!f->cpuid_ok)
             result(out, STM_HTM_NONE, "CPUID unavailable (libcpuid missing or failed)");

@@ -20,6 +20,12 @@ enum stm_cpu_arch { STM_ARCH_OTHER = 0, STM_ARCH_X86, STM_ARCH_POWER };
  * left zero. */
 struct stm_cpu_facts {
     int arch;                 /* enum stm_cpu_arch */
+    /* This library was built with ThreadSanitizer.  Not a CPU fact, but a
+     * fact about what may run: TSan cannot see the ordering that a hardware
+     * commit gives (the writes of an xend appear unsynchronized to it), so
+     * a TSan build on a CPU with working RTM reports races that are not
+     * there.  Such a build stays in software unless STM_HTM_FORCE=1. */
+    bool tsan_build;
     /* x86 (libcpuid) */
     bool cpuid_ok;            /* libcpuid compiled in and CPUID readable */
     char vendor[16];          /* "GenuineIntel", "AuthenticAMD", ... */

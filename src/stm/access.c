@@ -1,4 +1,5 @@
 /* TVar access: dispatch on the path of the running attempt. */
+#include "../core/hybrid.h"
 #include "../core/misuse.h"
 #include "../core/tx.h"
 #include "../core/wait.h"
@@ -51,8 +52,27 @@ uintptr_t stm_load(const stm_tvar *tv)
 {
     if (tv == NULL)
         stm_fatal("stm_load", "NULL TVar");
-    /* pairs with the release store of seq that published the value */
-    return __atomic_load_n(&tv->word, __ATOMIC_ACQUIRE);
+    /* Inside a transaction (not what stm_load is for) a serial attempt
+     * holds seq odd itself: a plain load, as before. */
+    const stm_tx *tx = stm_tls_tx;
+    if (__builtin_expect(tx != NULL && tx->depth != 0, 0))
+        return __atomic_load_n(&tv->word, __ATOMIC_ACQUIRE);
+    /* A seqlock read, as NOrec reads.  Software and serial commits write
+     * their TVars back one at a time while seq is odd; a bare load in the
+     * middle could return one of those writes, and the same thread's next
+     * load, of another TVar that commit wrote, the old value: no order of
+     * the commit and the two loads explains that (tests/history found it;
+     * tests/history/test_load_order.c).  So the value must be loaded while
+     * seq is even and unchanged.  Hardware commits are atomic anyway.
+     * Ordering: acquire on seq pairs with the release that published the
+     * value; the fence orders the value load before the re-check. */
+    for (;;) {
+        uint64_t s = stm_seq_even();
+        uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) == s)
+            return v;
+    }
 }
 
 void stm_store(stm_tvar *tv, uintptr_t v)

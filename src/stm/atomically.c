@@ -165,11 +165,11 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                             __atomic_store_n(STM_HW_COMMITS,
                                              __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) + 1,
                                              __ATOMIC_RELAXED);
-                        /* inside the transaction: see wait.c */
-                        wake = __atomic_load_n(&stm_waitq.waiters.v, __ATOMIC_RELAXED) != 0;
-                        /* more TVars than recorded: software wakes precisely */
-                        if (wake && tx->hw_nw > STM_HTM_WMAX)
+                        /* inside the transaction: see wait.h */
+                        int w = stm_hw_wake_needed(tx);
+                        if (w < 0)
                             STM_HTM_ABORT(STM_HTM_CODE_NEEDSW);
+                        wake = w > 0;
                     }
                     /* the emulation reports its own wake-up decision (read
                      * under its commit lock); real hardware returns 0 here */

@@ -3,7 +3,7 @@
  * offline for strict serializability and opacity (checker.c).
  *
  *   histcheck [-t THREADS] [-n TXNS] [-k TVARS] [--seed S] [--round R]
- *             [--emu PERCENT] [--yield PERCENT] [--no-alloc]
+ *             [--emu PERCENT] [--yield PERCENT] [--loads PERCENT] [--no-alloc]
  *             [--until-violation ROUNDS] [-q]
  *
  * THREADS workers each commit TXNS transactions, in rounds of R per
@@ -27,6 +27,9 @@
  * stm_retry until a TVar was last written by another thread;
  * stm_irrevocable in some transactions that cannot retry; sched_yield
  * inside software attempts (more interleavings on a loaded machine).
+ * Besides transactions, --loads PERCENT (default 10) of a worker's
+ * operations are two stm_load calls in a row, each checked as a one-read
+ * transaction.
  * Every written value is unique: the writer's thread, transaction number,
  * attempt number and write number packed into the word.
  *
@@ -69,9 +72,10 @@ static struct {
     int emu_pct;          /* -1: no emulation */
     unsigned yield_pct;
     bool alloc;
+    unsigned loads_pct;   /* of a worker's operations: stm_load pairs */
     unsigned until_violation; /* >0: keep going up to this many rounds */
     bool quiet;
-} cfg = {4, 500, 125, 8, 2, 4, 1, -1, 2, true, 0, false};
+} cfg = {4, 500, 125, 8, 2, 4, 1, -1, 2, true, 10, 0, false};
 
 enum { MAXOPS = 40, MAXDEPTH = 3 };
 
@@ -483,6 +487,26 @@ static void run_txn(struct worker *w)
                                        l->nwr - first_wr, w->seq};
 }
 
+/* stm_load outside any transaction, recorded as a committed read-only
+ * transaction of one read: strict serializability then also says that a
+ * load never sees a commit that an earlier load of the same thread
+ * missed, nor misses one that an earlier load saw.  Two loads in a row. */
+static void run_loads(struct worker *w)
+{
+    struct h_log *l = &w->log;
+    for (int k = 0; k < 2; k++) {
+        h_log_reserve(l, 1, 1, 0);
+        unsigned x = below(w, cfg.nplain);
+        w->seq++;
+        uint64_t begin = tick();
+        uint64_t v = stm_load(&plain[x].tv);
+        uint64_t end = tick();
+        l->att[l->natt] = (struct h_attempt){0, l->nrd, 1, 0};
+        l->rd[l->nrd++] = (struct h_read){x, v};
+        l->txn[l->ntxn++] = (struct h_txn){begin, end, l->natt++, 1, l->nwr, 0, w->seq};
+    }
+}
+
 static void *worker_main(void *p)
 {
     struct worker *w = p;
@@ -491,6 +515,10 @@ static void *worker_main(void *p)
         if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
             return NULL;
         for (unsigned i = 0; i < cfg.round; i++) {
+            if (cfg.loads_pct > 0 && below(w, 100) < cfg.loads_pct) {
+                run_loads(w);
+                continue;
+            }
             w->blocking = false;
             w->nops = gen_ops(w, 0, MAXOPS, 0, true);
             maybe_irrevocable(w);
@@ -578,7 +606,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: histcheck [-t THREADS] [-n TXNS per thread] [-k TVARS] [--seed S]\n"
                     "                 [--round TXNS per thread per round] [--emu PERCENT]\n"
-                    "                 [--yield PERCENT] [--no-alloc] [--until-violation ROUNDS] [-q]\n");
+                    "                 [--yield PERCENT] [--loads PERCENT] [--no-alloc]\n"
+                    "                 [--until-violation ROUNDS] [-q]\n");
     exit(2);
 }
 
@@ -589,6 +618,7 @@ static void parse(int argc, char **argv)
         {"tvars", required_argument, NULL, 'k'},   {"seed", required_argument, NULL, 's'},
         {"round", required_argument, NULL, 'r'},   {"emu", required_argument, NULL, 'e'},
         {"yield", required_argument, NULL, 'y'},   {"no-alloc", no_argument, NULL, 'A'},
+        {"loads", required_argument, NULL, 'l'},
         {"until-violation", required_argument, NULL, 'u'},
         {"quiet", no_argument, NULL, 'q'},         {NULL, 0, NULL, 0}};
     int c;
@@ -602,6 +632,7 @@ static void parse(int argc, char **argv)
         case 'e': cfg.emu_pct = (int)parse_uint(optarg, "--emu", 0, 100); break;
         case 'y': cfg.yield_pct = parse_uint(optarg, "--yield", 0, 100); break;
         case 'A': cfg.alloc = false; break;
+        case 'l': cfg.loads_pct = parse_uint(optarg, "--loads", 0, 100); break;
         case 'u': cfg.until_violation = parse_uint(optarg, "--until-violation", 1, 1000000); break;
         case 'q': cfg.quiet = true; break;
         default: usage();

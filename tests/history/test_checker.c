@@ -170,6 +170,19 @@ START_TEST(lost_write_in_memory_found)
 }
 END_TEST
 
+/* two loads in a row (one-read transactions) during one writer: the first
+ * sees its write of x, the second still the old y (the stm_load bug) */
+START_TEST(load_pair_split_by_a_commit_found)
+{
+    reset();
+    txn(0, 1, 10), attempt(0, 0, 0), rd(0, 0, 1), rd(0, 1, 2), wr(0, 0, 11, 1),
+        wr(0, 1, 22, 2), commit(0);
+    txn(1, 2, 3), attempt(1, 0, 0), rd(1, 0, 11), commit(1);
+    txn(1, 4, 5), attempt(1, 0, 0), rd(1, 1, 2), commit(1);
+    ck_assert_uint_gt(check(), 0);
+}
+END_TEST
+
 /* a longer chain of overlapping writers in one legal order */
 START_TEST(chain_of_overlapping_writers_passes)
 {
@@ -199,6 +212,7 @@ int main(void)
     tcase_add_test(tc, dirty_read_found);
     tcase_add_test(tc, own_write_mismatch_found);
     tcase_add_test(tc, lost_write_in_memory_found);
+    tcase_add_test(tc, load_pair_split_by_a_commit_found);
     tcase_add_test(tc, chain_of_overlapping_writers_passes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

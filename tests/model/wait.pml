@@ -5,8 +5,9 @@
  * Processes: a waiter whose transaction read X == 0 and retries; a writer
  * of X (X := 1), which commits either as a software writer (seq lock,
  * `waiters` loaded after the CAS, write-back, release) or as a hardware
- * transaction (reads `waiters` and writes X in one atomic step); a
- * software writer of an unrelated TVar Y.  With -DCOLLIDE, Y hashes to X's
+ * transaction (reads `waiters` and X's bucket count and writes X in one
+ * atomic step; no wake-up when the count is zero); a software writer of
+ * an unrelated TVar Y.  With -DCOLLIDE, Y hashes to X's
  * bucket (the writer of Y then sees a non-zero count and walks the
  * bucket's list).
  *
@@ -105,11 +106,17 @@ inline sw_commit(a) {
 }
 
 proctype writer_x() {
-    byte w, c, need;
+    byte w, c, need, hwc;
     bit found;
     if
     :: sw_commit(X_ADDR)
-    :: atomic { (SEQ % 2 == 0) -> w = WAITERS; X = 1 } /* hardware */
+    :: atomic { /* hardware: waiters and the count read in the transaction */
+           (SEQ % 2 == 0) -> w = WAITERS; hwc = CNT_X; X = 1
+       }
+       if
+       :: w != 0 && hwc == 0 -> w = 0 /* nothing registered: no wake-up */
+       :: else -> skip
+       fi
     fi;
     wake_for(X_ADDR, CNT_X)
 }
