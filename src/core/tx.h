@@ -86,6 +86,14 @@ struct stm_tx {
      * scope: a branch must not overwrite them in place */
     size_t wscope;
 
+    /* misuse detection (stm_atomically, stm_store): set while libstm's own
+     * code runs in this thread, outside transaction bodies, so that a
+     * signal handler calling in is caught; and the outermost
+     * stm_atomically's frame, so that a call made after a body was left by
+     * longjmp is caught */
+    bool in_lib;
+    void *outer_frame;
+
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
     jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */

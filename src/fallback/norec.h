@@ -14,8 +14,14 @@
 void stm_norec_begin(stm_tx *tx);
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
- * changed, else adopt the new snapshot. */
+ * changed, else adopt the new snapshot.  A re-read that a commit keeps
+ * unsettling aborts too, after a few rounds (norec.c). */
 void stm_norec_validate(stm_tx *tx);
+
+/* Test hook: called after each re-read of the log, before the counters
+ * are checked again (a commit landing there unsettles the round).  NULL in
+ * production. */
+extern void (*stm_test_validate_round)(void);
 
 /* Commit: read-only commits do nothing; writers take seq odd, write back,
  * release.  Aborts (longjmp) if validation fails.  Returns whether anyone

@@ -53,8 +53,10 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
 
     tx->abort_jb = &jb;
     int why = 0;
-    if (STM_SETJMP(jb) != 0)
+    if (STM_SETJMP(jb) != 0) {
         why = tx->abort_reason;
+        tx->in_lib = true; /* aborted from inside the body */
+    }
     if (why == STM_ABORT_RETRY) {
         stm_wait_for_change(tx);
     } else if (why == STM_ABORT_TO_SERIAL) {
@@ -69,7 +71,9 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
         stm_serial_begin(tx);
     else
         stm_norec_begin(tx);
+    tx->in_lib = false;
     intptr_t r = fn(tx, arg);
+    tx->in_lib = true;
     bool wake;
     if (tx->mode == STM_MODE_SERIAL) {
         wake = stm_serial_commit(tx);
@@ -124,6 +128,14 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     /* volatile: the emulation back end's setjmp lives in this frame */
     stm_tx *volatile tx = stm_tx_self();
     if (tx->depth != 0) {
+        /* A nested call runs deeper on the stack than the outermost
+         * stm_atomically (stacks grow down on every target we build for).
+         * One that does not was made after the outermost frame was popped:
+         * the body was left by longjmp (or this is a signal handler on an
+         * alternate stack), and joining would leave it uncommitted. */
+        if (__builtin_expect((uintptr_t)__builtin_frame_address(0) >= (uintptr_t)tx->outer_frame, 0))
+            stm_fatal("stm_atomically", "the enclosing transaction's body was left by longjmp "
+                                        "(or a signal handler runs on an alternate stack)");
         /* flat nesting: join the enclosing transaction; an abort unwinds
          * straight to the outermost frame */
         tx->depth++;
@@ -133,6 +145,15 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
     }
     if (__builtin_expect(tx->sites != NULL, 0))
         return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
+    /* in_lib is set from here to the body and from the body's return to
+     * ours: a signal handler that interrupted any of that finds it set (a
+     * hardware attempt's abort restores it set).  One that interrupted the
+     * body itself cannot be told from a nested call: stm(3). */
+    if (__builtin_expect(tx->in_lib, 0))
+        stm_fatal("stm_atomically", "called from a signal handler that interrupted libstm "
+                                    "in this thread (not async-signal-safe)");
+    tx->in_lib = true;
+    tx->outer_frame = __builtin_frame_address(0);
 
     bool serial_first = false;
     if (stm_htm_backend != STM_HTM_NONE) {
@@ -158,7 +179,9 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     tx->depth = 1;
                     tx->hw_nw = 0;
                     tx->hw_nfrees = 0;
+                    tx->in_lib = false;
                     intptr_t r = fn(tx, arg);
+                    tx->in_lib = true;
                     bool wake = false;
                     if (tx->hw_nw != 0) {
                         if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
@@ -182,9 +205,12 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     if (wake)
                         stm_wake_addrs(tx, tx->hw_w, tx->hw_nw);
                     stm_policy_site_result(cfg, fn, true);
+                    tx->in_lib = false;
                     return r;
                 }
-                /* aborted: memory and registers are as they were at begin */
+                /* aborted: memory and registers are as they were at begin
+                 * (the emulation's abort restores no memory: in_lib too) */
+                tx->in_lib = true;
                 tx->mode = STM_MODE_NONE;
                 tx->depth = 0;
                 enum stm_htm_cause c = stm_htm_decode(status);
@@ -205,7 +231,9 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
             }
         }
     }
-    return run_software(tx, fn, arg, serial_first);
+    intptr_t r = run_software(tx, fn, arg, serial_first);
+    tx->in_lib = false;
+    return r;
 }
 
 const char *stm_path(void)

@@ -82,6 +82,13 @@ void stm_runtime_init(void)
 
 stm_tx *stm_tx_create(void)
 {
+    /* a signal handler that interrupted this thread's first call (which
+     * may hold pthread_once or the registry lock) and calls libstm */
+    static __thread bool creating;
+    if (creating)
+        stm_fatal("libstm", "called from a signal handler that interrupted this thread's "
+                            "first libstm call (not async-signal-safe)");
+    creating = true;
     stm_runtime_init();
     stm_tx *tx = calloc(1, sizeof *tx);
     if (tx == NULL)
@@ -97,6 +104,7 @@ stm_tx *stm_tx_create(void)
     pthread_mutex_unlock(&registry_lock);
     pthread_setspecific(tx_key, tx);
     stm_tls_tx = tx;
+    creating = false;
     return tx;
 }
 
