@@ -1,11 +1,21 @@
 /* stmbench baseline: GCC's transactional memory (__transaction_atomic,
  * -fgnu-tm, libitm; its default method: serialirr with one thread, ml_wt
  * with more).  libitm has no blocking retry: a full or empty queue is
- * polled with sched_yield() between transactions. */
+ * polled with sched_yield() between transactions.
+ *
+ * The same code, linked against libstm-itm instead, is the "libstm-itm"
+ * implementation (bench/impl_itm_stm.c defines ITM_IMPL_SYM and
+ * ITM_IMPL_RETRY and includes this file): there a full or empty queue
+ * blocks in stm_itm_retry. */
 #include <sched.h>
 #include <stdlib.h>
 
 #include "stmbench.h"
+
+#ifndef ITM_IMPL_SYM
+#define ITM_IMPL_SYM bench_impl_libitm
+#define ITM_IMPL_NAME "libitm"
+#endif
 
 #define DS(name) itm_##name
 #define DS_TXP void *tx
@@ -80,6 +90,10 @@ static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
         int r;
         __transaction_atomic {
             r = enq ? itm_queue_enq(NULL, &wd->queue, *v) : itm_queue_deq(NULL, &wd->queue, v);
+#ifdef ITM_IMPL_RETRY
+            if (r != 0 && wd->qstop.word == 0)
+                stm_itm_retry(); /* sleeps until the queue or qstop changes */
+#endif
         }
         if (r == 0)
             return true;
@@ -91,11 +105,15 @@ static bool queue_op(struct bench_world *wd, bool enq, uintptr_t *v)
 
 static void stop(struct bench_world *wd)
 {
+#ifdef ITM_IMPL_RETRY
+    __transaction_atomic { wd->qstop.word = 1; } /* a commit wakes the blocked */
+#else
     __atomic_store_n(&wd->qstop.word, 1, __ATOMIC_RELAXED);
+#endif
 }
 
-const struct bench_impl bench_impl_libitm = {
-    .name = "libitm", .supports = supports, .setup = setup,
+const struct bench_impl ITM_IMPL_SYM = {
+    .name = ITM_IMPL_NAME, .supports = supports, .setup = setup,
     .transfer = transfer, .sum = sum, .set_op = set_op,
     .queue_op = queue_op, .stop = stop,
 };

@@ -36,6 +36,9 @@ static const struct bench_impl *const all_impls[] = {
 #ifdef STMBENCH_HAVE_ITM
     &bench_impl_libitm,
 #endif
+#ifdef STMBENCH_HAVE_LIBSTM_ITM
+    &bench_impl_libstm_itm,
+#endif
 };
 #define NIMPLS (sizeof all_impls / sizeof all_impls[0])
 
@@ -570,7 +573,7 @@ static void usage(FILE *f)
             " (default all)\n"
             "  -i, --impl LIST       implementations (default: all that apply):\n"
             "                        libstm-stm libstm-htm libstm-auto libstm-serial seq"
-            " mutex rwlock finelock libitm\n"
+            " mutex rwlock finelock libitm libstm-itm\n"
             "  -t, --threads LIST    thread counts (default 1,2,4,8)\n"
             "  -d, --duration S      seconds per run (default 1)\n"
             "  -r, --repeat N        runs per point; the median is reported (default 3)\n"

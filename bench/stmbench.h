@@ -103,6 +103,9 @@ struct bench_impl {
 #ifdef STMBENCH_HAVE_ITM
 extern const struct bench_impl bench_impl_libitm;
 #endif
+#ifdef STMBENCH_HAVE_LIBSTM_ITM
+extern const struct bench_impl bench_impl_libstm_itm;
+#endif
 
 /* The hash set's bucket of a key (keys are 1..K, nbuckets a power of 2). */
 static inline size_t bench_hash(uintptr_t key, size_t nbuckets)

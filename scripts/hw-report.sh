@@ -330,7 +330,7 @@ stage4() {
   else
     thr=$(thread_list)
     sets=("-w bank -A 64,4096 -R 0,0.01" "-w intset-hash,intset-skip" "-w queue")
-    impls=libstm-stm,libstm-serial,mutex,rwlock,finelock,libitm,libitm-ml_wt,libstm-itm
+    impls=libstm-stm,libstm-norec,libstm-serial,mutex,rwlock,finelock,libitm,libitm-ml_wt,libstm-itm
   fi
   [ "$hw" = 1 ] && impls="libstm-htm,libstm-auto,$impls"
   # keep what this stmbench has (libitm needs GCC's -fgnu-tm at build time)

@@ -270,6 +270,25 @@ void stm_wake_addrs_from(stm_tx *tx, stm_tvar *const *a, size_t n, size_t from)
     count_woken(tx, &wb);
 }
 
+/* Wake every registered waiter: for a writer that cannot name what it
+ * wrote (libstm-itm's irrevocable transactions run compiled code that
+ * writes in place).  Called after the write-back by a writer that holds or
+ * held seq and saw stm_wait_any(); a waiter missing from the list then has
+ * not re-checked yet, and its re-check follows the write-back (it inserts
+ * itself before re-checking). */
+void stm_wake_everyone(stm_tx *tx)
+{
+    struct wake_batch wb;
+    wb.n = 0;
+    wb.woken = 0;
+    spin_lock(&list_lock);
+    for (struct waiter *w = all_waiters; w != NULL; w = w->next)
+        batch_add(&wb, w);
+    spin_unlock(&list_lock);
+    batch_flush(&wb);
+    count_woken(tx, &wb);
+}
+
 /* --- waiters --- */
 
 static void list_insert(struct waiter *w)

@@ -86,6 +86,10 @@ static inline void stm_wake_addrs(stm_tx *tx, stm_tvar *const *a, size_t n)
         }
 }
 
+/* Wake every registered waiter (a writer that cannot list what it wrote);
+ * counted like the above. */
+void stm_wake_everyone(stm_tx *tx);
+
 /* A hardware attempt records the TVars it writes (rolled back with it), so
  * that its commit wakes precisely.  Past STM_HTM_WMAX distinct writes the
  * attempt re-runs in software if anyone waits (atomically.c). */

@@ -61,9 +61,10 @@ uintptr_t stm_load(const stm_tvar *tv)
      * their TVars back one at a time while seq is odd; a bare load in the
      * middle could return one of those writes, and the same thread's next
      * load, of another TVar that commit wrote, the old value: no order of
-     * the commit and the two loads explains that (tests/history found it;
-     * tests/history/test_load_order.c).  So the value must be loaded while
-     * seq is even and unchanged.  Hardware commits are atomic anyway.
+     * the commit and the two loads explains that (found with the history
+     * checker's model; tests/history/test_load_order.c).  So the value must
+     * be loaded while seq is even and unchanged.  Hardware commits are
+     * atomic anyway.
      * Ordering: acquire on seq pairs with the release that published the
      * value; the fence orders the value load before the re-check. */
     for (;;) {

@@ -86,41 +86,6 @@ run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial)
     return r;
 }
 
-static void count_htm_abort(stm_tx *tx, enum stm_htm_cause c)
-{
-    switch (c) {
-    case STM_HTM_CAUSE_CONFLICT:
-        STM_STAT_INC(tx, aborts_htm_conflict);
-        break;
-    case STM_HTM_CAUSE_CAPACITY:
-        STM_STAT_INC(tx, aborts_htm_capacity);
-        break;
-    case STM_HTM_CAUSE_BUSY:
-    case STM_HTM_CAUSE_RETRY:
-    case STM_HTM_CAUSE_IRREVOCABLE:
-    case STM_HTM_CAUSE_NEEDSW:
-    case STM_HTM_CAUSE_EXPLICIT_OTHER:
-        STM_STAT_INC(tx, aborts_htm_explicit);
-        break;
-    default:
-        STM_STAT_INC(tx, aborts_htm_other);
-        break;
-    }
-}
-
-/* Randomized exponential backoff between conflicting hardware attempts
- * (xorshift on a per-thread state; no shared RNG). */
-static void htm_backoff(unsigned attempt)
-{
-    static __thread uint32_t rng = 0x9e3779b9u;
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    unsigned limit = 16u << (attempt < 6 ? attempt : 6);
-    for (unsigned i = rng % limit; i > 0; i--)
-        stm_cpu_relax();
-}
-
 intptr_t stm_atomically(stm_fn fn, void *arg)
 {
     if (fn == NULL)
@@ -214,7 +179,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                 tx->mode = STM_MODE_NONE;
                 tx->depth = 0;
                 enum stm_htm_cause c = stm_htm_decode(status);
-                count_htm_abort(tx, c);
+                stm_policy_count_abort(tx, c);
                 enum stm_next next = stm_policy_after_abort(cfg, &a, c);
                 if (next == STM_NEXT_HTM_WAIT) {
                     STM_STAT_INC(tx, htm_busy_waits);
@@ -222,7 +187,7 @@ intptr_t stm_atomically(stm_fn fn, void *arg)
                     continue;
                 }
                 if (next == STM_NEXT_HTM_AGAIN) {
-                    htm_backoff(attempt++);
+                    stm_policy_backoff(attempt++);
                     continue;
                 }
                 serial_first = next == STM_NEXT_SERIAL;

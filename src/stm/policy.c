@@ -1,4 +1,6 @@
 #include "policy.h"
+#include "../core/spin.h"
+#include "../core/tx.h"
 
 enum stm_next stm_policy_after_abort(const struct stm_config *cfg,
                                      struct stm_htm_attempts *a,
@@ -96,8 +98,13 @@ void stm_policy_site_result(const struct stm_config *cfg, stm_fn site, bool comm
         STORE(s->penalty, 0);
     }
     if (committed_in_htm) {
-        STORE(s->fails, 0);
-        STORE(s->penalty, 0);
+        /* stores only when something changes: every hardware commit of a
+         * site passes here, and a store would move the slot's cache line
+         * between the cores running that site */
+        if (LOAD(s->fails) != 0)
+            STORE(s->fails, 0);
+        if (LOAD(s->penalty) != 0)
+            STORE(s->penalty, 0);
         return;
     }
     unsigned f = LOAD(s->fails) + 1;
@@ -121,4 +128,39 @@ void stm_policy_reset(void)
         STORE(slots[i].skip, 0);
         STORE(slots[i].penalty, 0);
     }
+}
+
+void stm_policy_count_abort(stm_tx *tx, enum stm_htm_cause c)
+{
+    switch (c) {
+    case STM_HTM_CAUSE_CONFLICT:
+        STM_STAT_INC(tx, aborts_htm_conflict);
+        break;
+    case STM_HTM_CAUSE_CAPACITY:
+        STM_STAT_INC(tx, aborts_htm_capacity);
+        break;
+    case STM_HTM_CAUSE_BUSY:
+    case STM_HTM_CAUSE_RETRY:
+    case STM_HTM_CAUSE_IRREVOCABLE:
+    case STM_HTM_CAUSE_NEEDSW:
+    case STM_HTM_CAUSE_EXPLICIT_OTHER:
+        STM_STAT_INC(tx, aborts_htm_explicit);
+        break;
+    default:
+        STM_STAT_INC(tx, aborts_htm_other);
+        break;
+    }
+}
+
+/* Randomized exponential backoff between conflicting hardware attempts
+ * (xorshift on a per-thread state; no shared RNG). */
+void stm_policy_backoff(unsigned attempt)
+{
+    static __thread uint32_t rng = 0x9e3779b9u;
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    unsigned limit = 16u << (attempt < 6 ? attempt : 6);
+    for (unsigned i = rng % limit; i > 0; i--)
+        stm_cpu_relax();
 }

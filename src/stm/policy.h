@@ -59,6 +59,13 @@ bool stm_policy_site_uses_htm(const struct stm_config *cfg, stm_fn site);
 void stm_policy_site_result(const struct stm_config *cfg, stm_fn site,
                             bool committed_in_htm);
 
+/* Count a hardware abort of cause c in tx's statistics. */
+void stm_policy_count_abort(stm_tx *tx, enum stm_htm_cause c);
+
+/* Randomized exponential backoff before hardware attempt number `attempt`
+ * after conflicts (shared by stm_atomically and libstm-itm). */
+void stm_policy_backoff(unsigned attempt);
+
 /* Forget all adaptive state (tests). */
 void stm_policy_reset(void);
 

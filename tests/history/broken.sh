@@ -5,4 +5,4 @@
 # reports a violation (exit 0, with the report) or 400 rounds pass (exit 1).
 set -u
 bin=${HISTCHECK_BROKEN:-tests/history/histcheck-broken}
-STM_MODE=stm "$bin" --seed "${HISTCHECK_SEED:-$RANDOM}"
+STM_MODE=stm timeout 600 "$bin" --seed "${HISTCHECK_SEED:-$RANDOM}"

@@ -223,6 +223,7 @@ struct ctx {
     const struct h_round *r;
     FILE *out;
     uint64_t violations;
+    uint64_t by_kind[H_KINDS];
     uint32_t ntx;
     uint32_t *tx_thread;        /* node -> thread */
     const struct h_txn **tx;    /* node -> record */
@@ -232,8 +233,14 @@ struct ctx {
     uint32_t nstamp;
 };
 
-static bool report(struct ctx *c)
+const char *const h_kind_name[H_KINDS] = {
+    "duplicate-value", "write-over-uncommitted", "lost-update", "version-order", "cycle",
+    "own-write", "dirty-read", "future-read", "committed-reads", "aborted-reads(opacity)"};
+
+/* Count a violation of kind k; whether to print it. */
+static bool report(struct ctx *c, enum h_kind k)
 {
+    c->by_kind[k]++;
     return c->violations++ < REPORT_MAX && c->out != NULL;
 }
 
@@ -317,7 +324,7 @@ static void versions_and_edges(struct ctx *c)
             const struct h_write *w = &l->wr[t->first_write + i];
             struct ventry *e = vinsert(&c->vm, w->val);
             if (e == NULL) {
-                if (report(c)) {
+                if (report(c, H_DUPLICATE)) {
                     fprintf(c->out, "VIOLATION (duplicate value): ");
                     print_node(c, v);
                     fprintf(c->out, " committed value ");
@@ -337,7 +344,7 @@ static void versions_and_edges(struct ctx *c)
             const struct h_write *w = &l->wr[t->first_write + i];
             struct ventry *p = vfind(&c->vm, w->prev);
             if (p == NULL || p->var != w->var) {
-                if (report(c)) {
+                if (report(c, H_WRITE_OVER)) {
                     fprintf(c->out, "VIOLATION (write over an uncommitted value): ");
                     print_node(c, v);
                     fprintf(c->out, " wrote var %u over ", w->var);
@@ -347,7 +354,7 @@ static void versions_and_edges(struct ctx *c)
                 continue;
             }
             if (p->succ != NONE) {
-                if (report(c)) {
+                if (report(c, H_LOST_UPDATE)) {
                     fprintf(c->out, "VIOLATION (lost update): ");
                     print_node(c, p->succ);
                     fprintf(c->out, " and ");
@@ -389,7 +396,7 @@ static void versions_and_edges(struct ctx *c)
             len++;
         }
         if (len != count[x] || e->val != r->final[x]) {
-            if (report(c)) {
+            if (report(c, H_VERSION_ORDER)) {
                 fprintf(c->out, "VIOLATION (version order): var %u: %u of %u committed writes "
                         "chain from the initial value to ", x, len, count[x]);
                 print_value(c, e->val);
@@ -474,7 +481,7 @@ static void report_cycle(struct ctx *c, const uint32_t *indeg)
         cyc[len++] = via[u];
         u = g->e[via[u]].src;
     } while (u != v);
-    if (report(c)) {
+    if (report(c, H_CYCLE)) {
         fprintf(c->out, "VIOLATION (not serializable): dependency cycle of %u edges:\n", len);
         /* a path through the time chain is one rt edge: it starts at a
          * transaction and ends at the next transaction on the cycle */
@@ -563,7 +570,7 @@ static void check_attempt(struct ctx *c, const struct reach *R, uint32_t node, u
     const char *what = committed ? "committed" : "aborted";
 
     if (a->flags & H_ATT_OWN_BAD) {
-        if (report(c)) {
+        if (report(c, H_OWN_WRITE)) {
             fprintf(c->out, "VIOLATION (own write): ");
             print_node(c, node);
             fprintf(c->out, " attempt %u (%s) read back something other than its own write\n",
@@ -596,7 +603,7 @@ static void check_attempt(struct ctx *c, const struct reach *R, uint32_t node, u
         const struct h_read *rd = &l->rd[a->first_read + i];
         const struct ventry *ve = vfind(&c->vm, rd->val);
         if (ve == NULL || ve->var != rd->var) {
-            if (report(c)) {
+            if (report(c, H_DIRTY_READ)) {
                 fprintf(c->out, "VIOLATION (dirty read): ");
                 print_node(c, node);
                 fprintf(c->out, " attempt %u (%s) read var %u = ", k, what, rd->var);
@@ -606,7 +613,7 @@ static void check_attempt(struct ctx *c, const struct reach *R, uint32_t node, u
             return;
         }
         if (ve->node == node) {
-            if (report(c)) {
+            if (report(c, H_FUTURE_READ)) {
                 fprintf(c->out, "VIOLATION (read from the future): ");
                 print_node(c, node);
                 fprintf(c->out, " attempt %u (%s) read its own committed write of var %u "
@@ -623,7 +630,7 @@ static void check_attempt(struct ctx *c, const struct reach *R, uint32_t node, u
         for (uint32_t j = 0; j < nin; j++) {
             if (!reaches(R, out[i], in[j]))
                 continue;
-            if (report(c)) {
+            if (report(c, committed ? H_COMMITTED_READS : H_ABORTED_READS)) {
                 fprintf(c->out, "VIOLATION (%s): ", committed ? "not serializable" : "opacity");
                 print_node(c, node);
                 fprintf(c->out, " attempt %u (%s) [%" PRIu64 ",%" PRIu64 "]: no prefix fits: ",
@@ -704,5 +711,7 @@ uint64_t h_check_round(const struct h_round *r, struct h_result *res, FILE *out)
     free(c.tx);
     free(c.tx_thread);
     res->violations += c.violations;
+    for (int k = 0; k < H_KINDS; k++)
+        res->by_kind[k] += c.by_kind[k];
     return c.violations;
 }

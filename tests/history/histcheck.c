@@ -13,8 +13,9 @@
  * hardware back end with PERCENT of its attempts failing (every cause).
  * Exit status: 0 clean, 1 a violation was found, 2 usage or set-up error.
  * The last line says what ran: "histcheck: path=P threads=N+waker
- * rounds=R transactions=T attempts=A (B aborted) hw-aborts=H ...": T
- * committed transactions were checked, A attempts of them had their reads
+ * rounds=R transactions=T (loads L) attempts=A (B aborted) hw-aborts=H
+ * ...": T committed transactions were checked (L of them single stm_load
+ * calls, checked as one-read transactions), A attempts had their reads
  * checked (B of which aborted), and libstm counted H hardware aborts
  * (on rtm and power-htm those are not among the A; on emu-htm the ones
  * that ran their body are).
@@ -93,6 +94,7 @@ struct hblock {
 static unsigned nvars;             /* nplain + nblocks * per_block */
 
 static uint64_t hclock;            /* the global clock; stamps start at 1 */
+static uint64_t nloads;            /* stm_load calls recorded */
 static unsigned workers_done;      /* in the current round */
 static unsigned in_retry_txn;      /* workers inside a blocking-retry txn */
 static pthread_barrier_t round_start, round_end;
@@ -505,6 +507,7 @@ static void run_loads(struct worker *w)
         l->rd[l->nrd++] = (struct h_read){x, v};
         l->txn[l->ntxn++] = (struct h_txn){begin, end, l->natt++, 1, l->nwr, 0, w->seq};
     }
+    __atomic_fetch_add(&nloads, 2, __ATOMIC_RELAXED);
 }
 
 static void *worker_main(void *p)
@@ -642,6 +645,13 @@ static void parse(int argc, char **argv)
         usage();
     if (cfg.round > cfg.per_thread)
         cfg.round = cfg.per_thread;
+    /* the checker keeps a reachability bitset over 3 nodes per transaction
+     * of a round: about (3 * transactions)^2 / 8 bytes, 72 MB at 8000 */
+    if ((uint64_t)cfg.threads * cfg.round > 8000) {
+        cfg.round = 8000 / cfg.threads ? 8000 / cfg.threads : 1;
+        if (!cfg.quiet)
+            printf("--round lowered to %u (checker memory)\n", cfg.round);
+    }
     if (!cfg.alloc)
         cfg.nblocks = 0;
 }
@@ -745,10 +755,11 @@ int main(int argc, char **argv)
     uint64_t hw_aborts = s0.aborts_htm_conflict + s0.aborts_htm_capacity +
                          s0.aborts_htm_explicit + s0.aborts_htm_other;
     printf("%s: path=%s threads=%u+waker rounds=%u transactions=%" PRIu64
-           " attempts=%" PRIu64 " (%" PRIu64 " aborted) hw-aborts=%" PRIu64
+           " (loads %" PRIu64 ") attempts=%" PRIu64 " (%" PRIu64 " aborted) hw-aborts=%" PRIu64
            " commits(hw/sw/serial)=%" PRIu64 "/%" PRIu64 "/%" PRIu64 " blocked=%" PRIu64
            " reads=%" PRIu64 " writes=%" PRIu64 " edges=%" PRIu64 " violations=%" PRIu64 "%s\n",
-           BROKEN ? "histcheck-broken" : "histcheck", path, cfg.threads, rounds, res.txns, res.attempts, res.aborted, hw_aborts,
+           BROKEN ? "histcheck-broken" : "histcheck", path, cfg.threads, rounds, res.txns, nloads,
+           res.attempts, res.aborted, hw_aborts,
            s0.commits_htm, s0.commits_stm, s0.commits_serial, s0.retries_blocked, res.reads,
            res.writes, res.edges, res.violations,
            !BROKEN ? "" : res.violations ? ": the checker caught the broken validation"
@@ -768,6 +779,13 @@ int main(int argc, char **argv)
     free(slot);
     pthread_barrier_destroy(&round_start);
     pthread_barrier_destroy(&round_end);
+    if (res.violations > 0) {
+        printf("violations by kind:");
+        for (int k = 0; k < H_KINDS; k++)
+            if (res.by_kind[k] > 0)
+                printf(" %s %" PRIu64, h_kind_name[k], res.by_kind[k]);
+        printf("\n");
+    }
     if (BROKEN)
         return res.violations ? 0 : 1;
     return res.violations ? 1 : 0;

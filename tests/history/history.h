@@ -77,9 +77,26 @@ struct h_round {
     unsigned number;
 };
 
+/* Kinds of violation, as the checker reports them. */
+enum h_kind {
+    H_DUPLICATE,      /* one value committed twice */
+    H_WRITE_OVER,     /* a write replaced a value nobody committed */
+    H_LOST_UPDATE,    /* two writers replaced the same version */
+    H_VERSION_ORDER,  /* versions do not chain to what memory holds */
+    H_CYCLE,          /* the dependency graph has a cycle */
+    H_OWN_WRITE,      /* reading its own write returned something else */
+    H_DIRTY_READ,     /* an attempt read a value nobody committed there */
+    H_FUTURE_READ,    /* an attempt read its own commit's value from memory */
+    H_COMMITTED_READS,/* a committed attempt's reads fit no prefix */
+    H_ABORTED_READS,  /* an aborted attempt's reads fit no prefix (opacity) */
+    H_KINDS
+};
+extern const char *const h_kind_name[H_KINDS];
+
 struct h_result {
     uint64_t txns, attempts, aborted, reads, writes, edges;
     uint64_t violations;
+    uint64_t by_kind[H_KINDS];
 };
 
 /* Check one round; print each violation (up to a limit) to out; add the

@@ -9,9 +9,10 @@ bin=${HISTCHECK:-tests/history/histcheck}
 seed=${HISTCHECK_SEED:-$RANDOM}
 args=(-t 4 -n 600 --round 150 -k 8 --seed "$seed" -q)
 status=0
+# a hang (a lost wake-up, a deadlock) fails the run instead of the whole CI
 run() {
   echo "\$ $*"
-  "$@" || { echo "FAILED (exit $?; seed $seed)"; status=1; }
+  timeout 600 "$@" || { echo "FAILED (exit $?, 124 = timed out; seed $seed)"; status=1; }
 }
 run env STM_MODE=stm "$bin" "${args[@]}"
 run env STM_MODE=serial "$bin" "${args[@]}"

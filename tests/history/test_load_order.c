@@ -2,10 +2,13 @@
  * stm_load, one TVar that a transaction wrote never sees with its next
  * stm_load another TVar that the same transaction wrote still old.
  *
- * Found by the history checker (histcheck --loads): before the fix a load
- * in the middle of a NOrec or serial write-back saw part of it, and a
- * later load by the same thread missed the rest, a cycle writer -> load 1
- * -> load 2 -> writer (wr, real time, rw).  Here one writer sets N TVars
+ * Found while modelling stm_load for the history checker (a load is a
+ * one-read transaction there): before the fix a load in the middle of a
+ * NOrec or serial write-back saw part of it, and a later load by the same
+ * thread missed the rest, a cycle writer -> load 1 -> load 2 -> writer
+ * (wr, real time, rw; test_checker has it).  histcheck's random workload
+ * seldom hits that window (write-backs of a few TVars), so this test aims
+ * at it: one writer sets N TVars
  * from k to k+1 in one transaction, again and again, and a reader loads
  * tv[0] (written back first) and then tv[N-1] (written back last): the
  * second must never be smaller.  Run in a child per software path (the
