@@ -20,8 +20,9 @@
  *    a complete transaction on its own.
  *  - Threads need no registration: first use registers, thread exit cleans up.
  *  - Misuse (a NULL TVar, a transactional call outside a transaction, a
- *    retry that could never wake) prints a message naming the call on stderr
- *    and calls abort().
+ *    retry that could never wake, a body left by longjmp) prints a message
+ *    naming the call on stderr and calls abort().  No function is
+ *    async-signal-safe; see stm(3) for what is detected.
  *  - Locals of the calling function that a transaction modifies are not
  *    rolled back on abort; keep transaction results in TVars or the return
  *    value.
@@ -69,7 +70,7 @@ STM_API stm_tvar *stm_tvar_new(uintptr_t init);
 
 /* Free a TVar from stm_tvar_new().  Reclamation is deferred until no running
  * transaction can still see it (an RCU grace period).  Freeing anything else
- * is reported as misuse.  NULL is ignored. */
+ * (stm_alloc() memory too) is reported as misuse.  NULL is ignored. */
 STM_API void stm_tvar_free(stm_tvar *tv);
 
 /* A transaction body.  Its return value is what stm_atomically() returns. */
@@ -208,7 +209,8 @@ STM_API void stm_irrevocable(stm_tx *tx);
 /* Memory whose lifetime follows the transaction.  stm_alloc(): freed again
  * if the attempt aborts; NULL on failure.  stm_free(): takes effect when the
  * transaction commits, and the memory is reused only after no transaction
- * can still see it.  stm_free() accepts only stm_alloc() memory (or NULL). */
+ * can still see it.  stm_free() accepts only memory from stm_alloc() or
+ * stm_tvar_new() (or NULL). */
 STM_API void *stm_alloc(stm_tx *tx, size_t n);
 STM_API void stm_free(stm_tx *tx, void *p);
 

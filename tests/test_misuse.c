@@ -1,6 +1,7 @@
 /* Misuse is reported, not undefined: each case runs in a child, which must
  * die of SIGABRT after printing "libstm: <call>: ..." on stderr. */
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-memb.h>
@@ -114,18 +115,51 @@ END_TEST
 /* ---- frees -------------------------------------------------------------- */
 
 static intptr_t free_arg(stm_tx *tx, void *arg) { stm_free(tx, arg); return 0; }
+static intptr_t alloc_one(stm_tx *tx, void *arg) { return (intptr_t)stm_alloc(tx, 32); }
 
 static void free_foreign(void *arg)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    /* ASan reports the header read in front of a malloc() block itself
-     * (heap-buffer-overflow); pass memory from inside a larger block so
-     * that libstm's own check is what fires */
-    char *p = calloc(1, 256);
-    stm_atomically(free_arg, p + 128);
-#else
+    /* the header libstm inspects lies in malloc's chunk header (under ASan
+     * in its redzone, which libstm checks before reading) */
     stm_atomically(free_arg, malloc(64));
-#endif
+}
+
+/* A page-aligned pointer with nothing mapped just below it: the header
+ * libstm would read is on an unmapped page (this used to be SIGSEGV). */
+static char *mapped_after_hole(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    munmap(m, (size_t)page);
+    return m + page;
+}
+
+static void free_mmap(void *arg) { stm_atomically(free_arg, mapped_after_hole()); }
+
+/* The same below a guard page (mapped, PROT_NONE). */
+static void free_after_guard(void *arg)
+{
+    char *p = mapped_after_hole();
+    long page = sysconf(_SC_PAGESIZE);
+    ck_assert_ptr_ne(mmap(p - page, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                          -1, 0),
+                     MAP_FAILED);
+    stm_atomically(free_arg, p);
+}
+
+static void free_misaligned(void *arg)
+{
+    static char buf[256] __attribute__((aligned(16)));
+    stm_atomically(free_arg, buf + 129);
+}
+
+static void tvar_free_mmap(void *arg) { stm_tvar_free((stm_tvar *)mapped_after_hole()); }
+
+static void tvar_free_alloc(void *arg)
+{
+    stm_tvar_free((stm_tvar *)stm_atomically(alloc_one, NULL));
 }
 
 static void free_static(void *arg)
@@ -134,7 +168,6 @@ static void free_static(void *arg)
     stm_atomically(free_arg, buf + 128);
 }
 
-static intptr_t alloc_one(stm_tx *tx, void *arg) { return (intptr_t)stm_alloc(tx, 32); }
 static intptr_t free_twice(stm_tx *tx, void *arg)
 {
     stm_free(tx, arg);
@@ -181,6 +214,12 @@ START_TEST(bad_frees)
     expect_misuse(double_free_two_tx, NULL, "libstm: stm_free: ", "already freed");
     expect_misuse(tvar_double_free, NULL, "libstm: stm_tvar_free: ", "already freed");
     expect_misuse(tvar_free_foreign, NULL, "libstm: stm_tvar_free: ", "not allocated");
+    expect_misuse(free_mmap, NULL, "libstm: stm_free: ", "not allocated by stm_alloc()");
+    expect_misuse(free_after_guard, NULL, "libstm: stm_free: ", "not allocated by stm_alloc()");
+    expect_misuse(free_misaligned, NULL, "libstm: stm_free: ", "not allocated by stm_alloc()");
+    expect_misuse(tvar_free_mmap, NULL, "libstm: stm_tvar_free: ", "not allocated");
+    expect_misuse(tvar_free_alloc, NULL, "libstm: stm_tvar_free: ",
+                  "allocated by stm_alloc(); free it with stm_free()");
 }
 END_TEST
 

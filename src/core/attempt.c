@@ -8,8 +8,8 @@
  * general-dynamic TLS lookup (__tls_get_addr) each, about 80 instructions
  * per transaction.  _LGPL_SOURCE gives their inline versions (libstm is
  * LGPL-2.1-or-later itself, see COPYING, as liburcu asks of code that
- * defines it).  Initial-exec TLS for the reader record, as for our own
- * descriptor (tx.h): liburcu is loaded with libstm, at start-up.  Not in
+ * defines it).  The reader record's TLS model is our own descriptor's
+ * (STM_TLS_MODEL, tx.h).  Not in
  * sanitized builds: ThreadSanitizer would instrument the inlined plain
  * accesses to liburcu's words while the library's own stay invisible to
  * it, and report races that are not there. */
@@ -17,7 +17,7 @@
 #ifndef STM_SANITIZED
 #define _LGPL_SOURCE
 #include <urcu/urcu-memb.h>
-extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
+extern __thread struct urcu_reader urcu_memb_reader STM_TLS_MODEL;
 #else
 #include <urcu/urcu-memb.h>
 #endif
@@ -28,7 +28,7 @@ extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("in
 #include "misuse.h"
 #include "wait.h"
 
-__thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+__thread stm_tx *stm_tls_tx STM_TLS_MODEL;
 
 void stm_attempt_enter_slow(stm_tx *tx)
 {

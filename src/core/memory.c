@@ -1,14 +1,30 @@
+/* process_vm_readv() */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define STM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STM_ASAN 1
+#endif
+#endif
+#ifdef STM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "memory.h"
 #include "misuse.h"
-#include "registry.h"
+#include "spin.h"
 #include "wait.h"
 
 #define MAGIC_LIVE STM_MEM_LIVE
@@ -41,9 +57,53 @@ static uint32_t magic_of(const struct block *b)
     return __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE);
 }
 
+/* Whether the header in front of p can be read without faulting.  p is
+ * what the user claims is ours, and may be anything: a pointer into the
+ * middle of a malloc() block, a static array, a fresh mmap() page with
+ * nothing mapped below it.  Our blocks are 16-byte aligned; a header that
+ * lies on p's own page is readable if p is; one that starts on the page
+ * before (p within sizeof(struct block) of a page start: rare for our
+ * blocks, every time for page-aligned memory) is probed with
+ * process_vm_readv(), which reports EFAULT instead of faulting (or, where
+ * that call is not allowed, with mincore(), which at least sees an unmapped
+ * page).  Under AddressSanitizer a poisoned header (a redzone: not one of
+ * our blocks) is foreign too, so that the report is ours and not ASan's. */
+static bool header_readable(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a % _Alignof(struct block) != 0 || a < sizeof(struct block))
+        return false;
+    const struct block *b = block_of(p);
+#ifdef STM_ASAN
+    if (__asan_region_is_poisoned((void *)b, sizeof *b) != NULL)
+        return false;
+#endif
+    static long page; /* racy but idempotent */
+    if (page == 0)
+        page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = ~((uintptr_t)page - 1);
+    if (((uintptr_t)b & mask) == (a & mask))
+        return true;
+    struct block copy;
+    struct iovec local = {&copy, sizeof copy}, remote = {(void *)b, sizeof copy};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof copy)
+        return true;
+    if (errno == EFAULT)
+        return false;
+    unsigned char v;
+    return mincore((void *)((uintptr_t)b & mask), 1, &v) == 0;
+}
+
 uint32_t stm_mem_magic(const void *p)
 {
+    if (!header_readable(p))
+        return STM_MEM_FOREIGN;
     return magic_of(block_of(p));
+}
+
+uint32_t stm_mem_kind(const void *p)
+{
+    return block_of(p)->kind;
 }
 
 void *stm_mem_block_new(size_t n, uint32_t kind)
@@ -82,7 +142,7 @@ static void block_release(struct rcu_head *h)
     free(b);
 }
 
-/* m: the block's magic word, read once by the caller. */
+/* m: the block's magic word, read once by the caller (stm_mem_magic). */
 void stm_mem_check_owned(const void *p, uint32_t m, const char *call)
 {
     if (m == MAGIC_DEAD)
@@ -112,6 +172,7 @@ void stm_mem_check_owned(const void *p, uint32_t m, const char *call)
  * the start.
  */
 bool stm_mem_rcu_on;
+void (*stm_mem_wait_threads)(bool (*busy)(const stm_tx *tx));
 
 static bool membarrier_ok(void)
 {
@@ -151,14 +212,68 @@ static void rcu_turn_on(void)
 static void drain_unguarded(void)
 {
     if (!__atomic_load_n(&drained, __ATOMIC_ACQUIRE)) {
-        stm_registry_wait_all(NULL, unguarded);
+        stm_mem_wait_threads(unguarded);
         __atomic_store_n(&drained, true, __ATOMIC_RELEASE);
     }
 }
 
+/* fork() must never find a thread inside urcu_memb_call_rcu(): its
+ * lock-free enqueue swaps the queue tail and then links the old tail to
+ * the new node, and a child forked between the two steps inherits a queue
+ * whose worker waits forever for the link.  A minimal reader-writer gate
+ * (not pthread_rwlock: glibc's records the writer's thread id, which the
+ * child's thread no longer has): retiring threads count themselves in
+ * `retiring` (once per batch of frees) unless a fork is pending; fork.c
+ * sets `fork_pending` and waits for the count to drain.  Both sides
+ * write their word and then read the other's, all seq_cst, so in the single
+ * total order one of them sees the other (Dekker): either the retirer sees
+ * the fork pending and backs out, or fork() sees it counted and waits.
+ * A pending fork is served first, so a stream of frees cannot hold it off.
+ * (block_release's own call_rcu runs in the worker, which fork() pauses.) */
+static uint32_t retiring, fork_pending;
+
+static void retire_enter(void)
+{
+    for (unsigned i = 0;; i++) {
+        if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST)) {
+            __atomic_fetch_add(&retiring, 1, __ATOMIC_SEQ_CST);
+            if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+                return;
+            __atomic_fetch_sub(&retiring, 1, __ATOMIC_SEQ_CST);
+        }
+        stm_backoff(i);
+    }
+}
+
+static void retire_exit(void)
+{
+    /* release: the enqueue is complete before fork() can see the count
+     * drop */
+    __atomic_fetch_sub(&retiring, 1, __ATOMIC_RELEASE);
+}
+
+void stm_mem_fork_prepare(void)
+{
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; __atomic_load_n(&retiring, __ATOMIC_SEQ_CST) != 0; i++)
+        stm_backoff(i);
+}
+
+void stm_mem_fork_parent(void)
+{
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+}
+
+void stm_mem_fork_child(void)
+{
+    __atomic_store_n(&retiring, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+}
+
 /* Mark dead and defer: readers inside a read-side section (software
- * transactions) may still hold a pointer into the block. */
-void stm_mem_retire(void *p, const char *call)
+ * transactions) may still hold a pointer into the block.  Called with
+ * the retire gate entered. */
+static void retire_locked(void *p, const char *call)
 {
     struct block *b = block_of(p);
     stm_mem_check_owned(p, magic_of(b), call);
@@ -167,6 +282,13 @@ void stm_mem_retire(void *p, const char *call)
         rcu_turn_on();
     STM_TSAN_RCU_RELEASE();
     urcu_memb_call_rcu(&b->rcu, block_release);
+}
+
+void stm_mem_retire(void *p, const char *call)
+{
+    retire_enter();
+    retire_locked(p, call);
+    retire_exit();
 }
 
 void stm_mem_undo_allocs(stm_tx *tx, size_t from)
@@ -213,15 +335,23 @@ void stm_mem_forget_reads(stm_tx *tx, size_t amark, size_t rmark)
 
 void stm_mem_commit(stm_tx *tx)
 {
-    for (size_t i = 0; i < tx->frees.n; i++)
-        stm_mem_retire(tx->frees.e[i], "stm_free");
+    if (tx->frees.n != 0) {
+        retire_enter();
+        for (size_t i = 0; i < tx->frees.n; i++)
+            retire_locked(tx->frees.e[i], "stm_free");
+        retire_exit();
+    }
     tx->frees.n = 0;
     tx->allocs.n = 0;
 }
 
 void stm_mem_commit_htm(stm_tx *tx)
 {
+    if (tx->hw_nfrees == 0)
+        return;
+    retire_enter();
     for (unsigned i = 0; i < tx->hw_nfrees; i++)
-        stm_mem_retire(tx->hw_frees[i], "stm_free");
+        retire_locked(tx->hw_frees[i], "stm_free");
+    retire_exit();
     tx->hw_nfrees = 0;
 }

@@ -36,6 +36,11 @@ extern char stm_rcu_tsan_sync;
  * anything else for memory that did not come from stm_mem_block_new. */
 #define STM_MEM_LIVE 0x5354414cu /* "STAL" */
 #define STM_MEM_DEAD 0x53544644u /* "STFD" */
+#define STM_MEM_FOREIGN 0u       /* no readable header: not ours */
+
+/* Block kinds. */
+#define STM_MEM_KIND_ALLOC 0u /* stm_alloc */
+#define STM_MEM_KIND_TVAR 1u  /* stm_tvar_new */
 
 /* A block of n user bytes behind a header; kind 0 = stm_alloc, 1 =
  * stm_tvar_new.  NULL (errno = ENOMEM) on failure. */
@@ -45,8 +50,13 @@ void *stm_mem_block_new(size_t n, uint32_t kind);
 void *stm_mem_block_of(void *p);
 
 /* p's magic word (acquire: a thread that sees STM_MEM_DEAD also sees the
- * commit that retired the block). */
+ * commit that retired the block), or STM_MEM_FOREIGN when p is misaligned
+ * or its header is not readable memory: any pointer to readable memory is
+ * checked without faulting. */
 uint32_t stm_mem_magic(const void *p);
+
+/* The kind of live block p (after stm_mem_check_owned). */
+uint32_t stm_mem_kind(const void *p);
 
 /* Report misuse (naming `call`) unless magic word m, read once by the
  * caller, says p is a live block of ours. */
@@ -62,6 +72,11 @@ void stm_mem_retire(void *p, const char *call);
  * attempts that began without one (memory.c).  Read relaxed by
  * stm_attempt_enter. */
 extern bool stm_mem_rcu_on;
+
+/* Set by the front at start-up (src/stm/thread.c owns the thread
+ * registry): wait until busy(tx) is false for every other live
+ * descriptor. */
+extern void (*stm_mem_wait_threads)(bool (*busy)(const stm_tx *tx));
 
 /* At start-up: keep RCU on from the beginning where the first retire could
  * not wait safely (no membarrier, or a sanitized build). */
@@ -82,5 +97,11 @@ void stm_mem_commit(stm_tx *tx);
 
 /* After a hardware commit: release tx->hw_frees. */
 void stm_mem_commit_htm(stm_tx *tx);
+
+/* fork() (fork.c): hold off every hand-over to call_rcu across it;
+ * released in the parent, reset in the child. */
+void stm_mem_fork_prepare(void);
+void stm_mem_fork_parent(void);
+void stm_mem_fork_child(void);
 
 #endif

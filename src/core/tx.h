@@ -108,6 +108,14 @@ struct stm_tx {
      * counts as a software one */
     bool tml;
 
+    /* misuse detection (stm_atomically, stm_store): set while libstm's own
+     * code runs in this thread, outside transaction bodies, so that a
+     * signal handler calling in is caught; and the outermost
+     * stm_atomically's frame, so that a call made after a body was left by
+     * longjmp is caught */
+    bool in_lib;
+    void *outer_frame;
+
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
     /* the attempt runs outside an RCU read-side section (no block was
@@ -150,6 +158,7 @@ struct stm_tx {
 
     /* thread registry */
     struct stm_tx *next, *prev;
+    void *rcu_reader;         /* this thread's liburcu reader record (fork.c) */
 };
 
 /* Count one event in this thread's stats: only the owner writes, others read
@@ -160,10 +169,26 @@ struct stm_tx {
                      __ATOMIC_RELAXED)
 #define STM_STAT_INC(tx, field) STM_STAT_ADD(tx, field, 1)
 
+/* TLS model of libstm's thread-local words (this descriptor, and the
+ * liburcu reader record that attempt.c reads inline).  initial-exec costs
+ * one instruction per access but needs the defining library in the static
+ * TLS block, so a libstm loaded with dlopen() (plugins, Python ctypes)
+ * failed to load: "cannot allocate memory in static TLS block".  The
+ * default model instead; the build compiles it with TLS descriptors
+ * (-mtls-dialect=gnu2 where the compiler has it, configure.ac), which for
+ * a library loaded at start-up resolve to a two-instruction call
+ * (measured: doc/FACTS.md).  -DSTM_TLS_INITIAL_EXEC restores the old model
+ * for programs that never dlopen libstm. */
+#ifdef STM_TLS_INITIAL_EXEC
+#define STM_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define STM_TLS_MODEL
+#endif
+
 /* This thread's descriptor, NULL until the front creates it on the
- * thread's first use (stm_tx_self, src/stm/runtime.h).  initial-exec TLS:
- * one instruction, no __tls_get_addr call.  Defined in attempt.c. */
-extern __thread stm_tx *stm_tls_tx __attribute__((tls_model("initial-exec")));
+ * thread's first use (stm_tx_self, src/stm/runtime.h).  Defined in
+ * attempt.c. */
+extern __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
 
 /* The software attempt's restart point.  __builtin_setjmp/longjmp keep
  * only the frame and stack pointers and the resume address (the compiler

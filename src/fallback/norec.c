@@ -134,17 +134,32 @@ static bool rlog_unchanged(const stm_tx *tx)
     return true;
 }
 
+/* Re-reads of the log that may end unsettled (a commit landed during the
+ * re-read) before the attempt gives up.  A long read set against a steady
+ * stream of commits never settles: each re-read takes longer than the gap
+ * between commits.  Counting that as a failed attempt lets STM_SERIAL_AFTER
+ * finish the transaction serially (stm(7)); without it the attempt looped
+ * here forever and no abort was ever counted.  Small read sets settle on
+ * the first or second round. */
+#define STM_VALIDATE_ROUNDS 4
+
+void (*stm_test_validate_round)(void);
+
 void stm_norec_validate(stm_tx *tx)
 {
     /* called because a counter moved: a commit intervened, and an unlogged
      * attempt cannot tell whether it touched what we read */
     if (!tx->logged)
         stm_tx_abort(tx, STM_ABORT_VALIDATION);
-    for (;;) {
+    for (unsigned round = 0;; round++) {
+        if (round == STM_VALIDATE_ROUNDS)
+            stm_tx_abort(tx, STM_ABORT_VALIDATION);
         uint64_t s = stm_seq_even();
         uint64_t h = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
         if (!rlog_unchanged(tx))
             stm_tx_abort(tx, STM_ABORT_VALIDATION);
+        if (stm_test_validate_round != NULL)
+            stm_test_validate_round();
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) == s &&
             __atomic_load_n(STM_HW_COMMITS, __ATOMIC_RELAXED) == h) {

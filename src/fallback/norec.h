@@ -27,8 +27,14 @@ static inline void stm_norec_begin(stm_tx *tx, bool logged)
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
  * changed, else adopt the new snapshot.  An unlogged attempt has nothing
- * to re-read: it aborts (and re-runs logged). */
+ * to re-read: it aborts (and re-runs logged).  A re-read that a commit
+ * keeps unsettling aborts too, after a few rounds (norec.c). */
 void stm_norec_validate(stm_tx *tx);
+
+/* Test hook: called after each re-read of the log, before the counters
+ * are checked again (a commit landing there unsettles the round).  NULL in
+ * production. */
+extern void (*stm_test_validate_round)(void);
 
 /* Commit: read-only commits do nothing; writers take seq odd, write back,
  * release.  Aborts (longjmp) if validation fails.  Returns whether anyone

@@ -10,7 +10,7 @@
 stm_tvar *stm_tvar_new(uintptr_t init)
 {
     stm_tx *tx = stm_tx_self(); /* also registers the thread with RCU */
-    stm_tvar *tv = stm_mem_block_new(sizeof *tv, 1);
+    stm_tvar *tv = stm_mem_block_new(sizeof *tv, STM_MEM_KIND_TVAR);
     if (tv == NULL)
         return NULL;
     tv->word = init;
@@ -28,6 +28,10 @@ void stm_tvar_free(stm_tvar *tv)
     stm_tx *tx = stm_tx_self();
     if (tx->depth != 0)
         stm_fatal("stm_tvar_free", "called inside a transaction; use stm_free()");
+    stm_mem_check_owned(tv, stm_mem_magic(tv), "stm_tvar_free");
+    if (stm_mem_kind(tv) != STM_MEM_KIND_TVAR)
+        stm_fatal("stm_tvar_free", "%p was allocated by stm_alloc(); free it with stm_free()",
+                  (void *)tv);
     stm_mem_retire(tv, "stm_tvar_free");
 }
 
@@ -40,7 +44,7 @@ static void check_in_tx(stm_tx *tx, const char *call)
 void *stm_alloc(stm_tx *tx, size_t n)
 {
     check_in_tx(tx, "stm_alloc");
-    void *p = stm_mem_block_new(n, 0);
+    void *p = stm_mem_block_new(n, STM_MEM_KIND_ALLOC);
     if (p == NULL)
         return NULL;
     /* in hardware the allocator's own writes roll back with the

@@ -126,7 +126,9 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
         stm_serial_begin(tx, tx->sw_logged);
     else
         stm_norec_begin(tx, tx->sw_logged);
+    tx->in_lib = false;
     intptr_t r = tx->sw_fn(tx, tx->sw_arg);
+    tx->in_lib = true;
     bool wake;
     if (tx->mode == STM_MODE_SERIAL) {
         wake = stm_serial_commit(tx);
@@ -152,6 +154,7 @@ static intptr_t __attribute__((noinline)) sw_frame(stm_tx *tx)
     tx->abort_jb = &jb;
     if (STM_SETJMP(jb) != 0) {
         tx = stm_tls_tx;
+        tx->in_lib = true; /* aborted from inside the body */
         after_abort(tx);
     }
     return sw_attempt(tx);
@@ -226,7 +229,9 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
             tx->depth = 1;
             tx->hw_nw = 0;
             tx->hw_nfrees = 0;
+            tx->in_lib = false;
             intptr_t r = fn(tx, arg);
+            tx->in_lib = true;
             bool wake = false;
             if (tx->hw_nw != 0) {
                 if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
@@ -254,7 +259,9 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
             *result = r;
             return true;
         }
-        /* aborted: memory and registers are as they were at begin */
+        /* aborted: memory and registers are as they were at begin
+         * (the emulation's abort restores no memory: in_lib too) */
+        tx->in_lib = true;
         tx->mode = STM_MODE_NONE;
         tx->depth = 0;
         enum stm_htm_cause c = stm_htm_decode(status);
@@ -275,6 +282,12 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
     }
 }
 
+static void __attribute__((noinline, cold)) nested_after_longjmp(void)
+{
+    stm_fatal("stm_atomically", "the enclosing transaction's body was left by longjmp "
+                                "(or a signal handler runs on an alternate stack)");
+}
+
 /* A top-level transaction: start-up, misuse, the hardware path. */
 static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
 {
@@ -285,29 +298,41 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
         return stm_atomically(fn, arg);
     if (__builtin_expect(tx->sites != NULL, 0))
         return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
+    /* in_lib is set from here to the body and from the body's return to
+     * ours: a signal handler that interrupted any of that finds it set (a
+     * hardware attempt's abort restores it set).  One that interrupted the
+     * body itself cannot be told from a nested call: stm(3). */
+    if (__builtin_expect(tx->in_lib, 0))
+        stm_fatal("stm_atomically", "called from a signal handler that interrupted libstm "
+                                    "in this thread (not async-signal-safe)");
+    tx->in_lib = true;
+    tx->outer_frame = __builtin_frame_address(0);
     bool serial_first = false;
-    if (stm_htm_backend != STM_HTM_NONE) {
-        intptr_t r;
-        if (run_hardware(tx, fn, arg, &r, &serial_first))
-            return r;
-    }
-    return run_software(tx, fn, arg, serial_first);
+    intptr_t r;
+    if (stm_htm_backend == STM_HTM_NONE || !run_hardware(tx, fn, arg, &r, &serial_first))
+        r = run_software(tx, fn, arg, serial_first);
+    tx->in_lib = false;
+    return r;
 }
 
 intptr_t stm_atomically(stm_fn fn, void *arg)
 {
     stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
-        if (tx->depth != 0) {
-            /* flat nesting: join the enclosing transaction; an abort
-             * unwinds straight to the outermost frame */
-            tx->depth++;
-            intptr_t r = fn(tx, arg);
-            tx->depth--;
-            return r;
-        }
-        if (stm_htm_backend == STM_HTM_NONE && tx->sites == NULL)
-            return run_software(tx, fn, arg, false);
+    if (__builtin_expect(tx != NULL && fn != NULL && tx->depth != 0, 1)) {
+        /* A nested call runs deeper on the stack than the outermost
+         * stm_atomically (stacks grow down on every target we build for).
+         * One that does not was made after the outermost frame was popped:
+         * the body was left by longjmp (or this is a signal handler on an
+         * alternate stack), and joining would leave it uncommitted. */
+        if (__builtin_expect((uintptr_t)__builtin_frame_address(0) >= (uintptr_t)tx->outer_frame,
+                             0))
+            nested_after_longjmp();
+        /* flat nesting: join the enclosing transaction; an abort unwinds
+         * straight to the outermost frame */
+        tx->depth++;
+        intptr_t r = fn(tx, arg);
+        tx->depth--;
+        return r;
     }
     return atomically_outer(fn, arg);
 }

@@ -24,6 +24,18 @@ static inline stm_tx *stm_tx_self(void)
     return tx;
 }
 
+/* Sum the counters of every live and exited thread into *out. */
+void stm_registry_sum(struct stm_stats *out);
+
+/* The lock of stm_stats_reset()'s baseline, for fork() (fork.c). */
+void stm_stats_lock(void);
+void stm_stats_unlock(void);
+
+/* Call visit(NULL, ctx) (the exited threads' share), then visit(tx, ctx)
+ * for every live thread, all under the registry lock, which also guards
+ * what a thread folds into the exited totals as it exits. */
+void stm_registry_visit(void (*visit)(stm_tx *tx, void *ctx), void *ctx);
+
 /* Print the STM_STATS summary to f (per site too with STM_STATS=2). */
 void stm_stats_print(FILE *f);
 

@@ -18,7 +18,6 @@
 
 #include "../core/config.h"
 #include "../core/misuse.h"
-#include "../core/registry.h"
 #include "../core/tx.h"
 #include "runtime.h"
 #include "sites.h"

@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "../core/registry.h"
 #include "runtime.h"
 #include "sites.h"
 
@@ -13,6 +12,17 @@ static pthread_mutex_t baseline_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stm_stats baseline;
 
 #define NSTATS (sizeof(struct stm_stats) / sizeof(uint64_t))
+
+/* Held across fork() (fork.c), so that the child never inherits it held. */
+void stm_stats_lock(void)
+{
+    pthread_mutex_lock(&baseline_lock);
+}
+
+void stm_stats_unlock(void)
+{
+    pthread_mutex_unlock(&baseline_lock);
+}
 
 void stm_stats_get(struct stm_stats *out)
 {

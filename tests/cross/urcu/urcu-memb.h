@@ -30,4 +30,9 @@ static inline void urcu_memb_call_rcu(struct rcu_head *head, void (*func)(struct
     head->next = NULL;
 }
 
+/* fork(): nothing to pause, no worker to restart */
+static inline void urcu_memb_call_rcu_before_fork(void) {}
+static inline void urcu_memb_call_rcu_after_fork_parent(void) {}
+static inline void urcu_memb_call_rcu_after_fork_child(void) {}
+
 #endif
