@@ -78,10 +78,15 @@ static bool header_readable(const void *p)
     if (__asan_region_is_poisoned((void *)b, sizeof *b) != NULL)
         return false;
 #endif
-    static long page; /* racy but idempotent */
-    if (page == 0)
-        page = sysconf(_SC_PAGESIZE);
-    uintptr_t mask = ~((uintptr_t)page - 1);
+    /* every thread computes the same value: relaxed atomics suffice (and
+     * keep ThreadSanitizer quiet) */
+    static long page;
+    long pg = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (pg == 0) {
+        pg = sysconf(_SC_PAGESIZE);
+        __atomic_store_n(&page, pg, __ATOMIC_RELAXED);
+    }
+    uintptr_t mask = ~((uintptr_t)pg - 1);
     if (((uintptr_t)b & mask) == (a & mask))
         return true;
     struct block copy;
