@@ -18,7 +18,7 @@
  *     does): no software commit, serial transaction or stm_store() is in
  *     the middle of its writeback.
  *  3. The registry lock (no thread is registering with libstm or liburcu:
- *     thread.c registers and unregisters under it) and the stats lock.
+ *     thread.c registers and unregisters under it) and the stats locks.
  * The parent releases them all.  The child releases them too, and forgets
  * the threads it does not have: their descriptors (counters folded into the
  * exited-thread totals), their liburcu reader records (unlinked from

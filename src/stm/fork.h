@@ -9,7 +9,7 @@ void stm_fork_handlers_install(void);
 /* The calling thread's liburcu reader record (recorded at registration). */
 void *stm_rcu_reader_self(void);
 
-/* Registry lock (and the stats lock) around fork().  In the child, every
+/* Registry lock (and the stats and per-site stats locks) around fork().  In the child, every
  * descriptor but the caller's is dropped, and forget_reader(rec) is called
  * with each dropped thread's liburcu reader record. */
 void stm_registry_fork_prepare(void);

@@ -190,6 +190,17 @@ static void collect(struct site_list *l)
     stm_registry_visit(collect_visit, l);
 }
 
+/* Held across fork() (fork.c), so that the child never inherits it held. */
+void stm_sites_lock(void)
+{
+    pthread_mutex_lock(&baseline_lock);
+}
+
+void stm_sites_unlock(void)
+{
+    pthread_mutex_unlock(&baseline_lock);
+}
+
 /* l minus the baseline (counters never go below zero). */
 static void subtract_baseline(struct site_list *l)
 {

@@ -30,6 +30,10 @@ void stm_sites_thread_exit(stm_tx *tx);
 /* stm_stats_reset(): later reads subtract the current per-site sums. */
 void stm_sites_reset(void);
 
+/* The per-site baseline's lock, for fork() (fork.c). */
+void stm_sites_lock(void);
+void stm_sites_unlock(void);
+
 /* The STM_STATS=2 part of the summary at exit: one block per site, the
  * busiest first. */
 void stm_sites_print(FILE *f);

@@ -146,10 +146,12 @@ void stm_registry_fork_prepare(void)
 {
     pthread_mutex_lock(&registry_lock);
     stm_stats_lock();
+    stm_sites_lock();
 }
 
 void stm_registry_fork_parent(void)
 {
+    stm_sites_unlock();
     stm_stats_unlock();
     pthread_mutex_unlock(&registry_lock);
 }
@@ -173,6 +175,7 @@ void stm_registry_fork_child(void (*forget_reader)(void *rec))
     live_threads = self;
     if (self != NULL)
         self->next = self->prev = NULL;
+    stm_sites_unlock();
     stm_stats_unlock();
     pthread_mutex_unlock(&registry_lock);
 }
