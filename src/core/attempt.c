@@ -147,14 +147,5 @@ void stm_attempt_committed_slow(stm_tx *tx, bool wake)
         stm_wake_wlog(tx, &tx->wlog);
         stm_wake_wlog(tx, &tx->ulog);
     }
-    stm_wlog_clear(&tx->wlog);
-    stm_wlog_clear(&tx->ulog);
-    tx->dirty = false;
-    tx->tml = false;
-    tx->rlog.n = 0;
-    tx->wscope = 0;
-    tx->irrevocable = false;
-    tx->mode = STM_MODE_NONE;
-    tx->head.rsnap = STM_RSNAP_SLOW;
-    tx->depth = 0;
+    stm_attempt_clear_committed(tx);
 }

@@ -54,6 +54,21 @@ static inline void stm_attempt_exit(stm_tx *tx)
  * longjmp to the front's restart point (tx->abort_jb) with `reason`. */
 __attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason);
 
+/* The descriptor back to "no transaction" after a commit. */
+static inline void stm_attempt_clear_committed(stm_tx *tx)
+{
+    stm_wlog_clear(&tx->wlog);
+    stm_wlog_clear(&tx->ulog);
+    tx->dirty = false;
+    tx->tml = false;
+    tx->rlog.n = 0;
+    tx->wscope = 0;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
+    tx->depth = 0;
+}
+
 /* After a software or serial commit (the back end has exited): release the
  * logged frees, clear the logs, leave the transaction; wake blocked
  * threads if `wake`. */
@@ -65,16 +80,7 @@ static inline void stm_attempt_committed(stm_tx *tx, bool wake)
         stm_attempt_committed_slow(tx, wake);
         return;
     }
-    stm_wlog_clear(&tx->wlog);
-    stm_wlog_clear(&tx->ulog);
-    tx->dirty = false;
-    tx->tml = false;
-    tx->rlog.n = 0;
-    tx->wscope = 0;
-    tx->irrevocable = false;
-    tx->mode = STM_MODE_NONE;
-    tx->head.rsnap = STM_RSNAP_SLOW;
-    tx->depth = 0;
+    stm_attempt_clear_committed(tx);
 }
 
 /* The thread exits inside a transaction: release what the attempt holds. */
