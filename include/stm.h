@@ -85,23 +85,46 @@ STM_API intptr_t stm_atomically(stm_fn fn, void *arg);
 STM_API uintptr_t stm_read(stm_tx *tx, const stm_tvar *tv);
 STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
 
-/* The inline read (ABI version STM_TX_HEAD_VERSION).  Every descriptor
- * begins with a struct stm_tx_head, and the library exports its global
- * version clock stm__clock.  While the clock equals the head's `rsnap`, no
- * transaction has committed since the running attempt took its snapshot
- * and the attempt needs no record of what it reads, so a word loaded from
- * a TVar is returned as it is (the seqlock reader: load, acquire fence,
- * re-check the clock).  Otherwise the call goes to the library's stm_read,
- * which handles every case (write log, read log, validation, hardware
- * emulation, misuse).  The library keeps rsnap at a value the clock never
- * takes (2 mod 4) whenever the inline path must not be used: outside a
- * transaction, after the attempt wrote, or on a path that logs its reads.
- * A library whose descriptor head or clock changes layout changes its
- * soname.  Define STM_NO_INLINE before including stm.h to call the library
- * for every read. */
-#define STM_TX_HEAD_VERSION 1
+/* The inline fast paths (ABI version STM_TX_HEAD_VERSION).  Every
+ * descriptor begins with a struct stm_tx_head, and the library exports its
+ * global version clock stm__clock.
+ *  - Read: while the clock equals the head's `rsnap`, no transaction has
+ *    committed since the running attempt took its snapshot and the attempt
+ *    needs no record of what it reads, so a word loaded from a TVar is
+ *    returned as it is (the seqlock reader: load, acquire fence, re-check
+ *    the clock).  The library keeps rsnap at a value the clock never takes
+ *    (2 mod 4) whenever the inline read must not be used: outside a
+ *    transaction, on a path that logs its reads.
+ *  - Nested stm_atomically: the calling thread's descriptor is the
+ *    exported thread-local stm__self (NULL before the thread's first
+ *    transaction).  While its `depth` is set, a call joins the running
+ *    transaction by calling fn directly, provided the stack pointer lies
+ *    below `outer_frame` (else the enclosing body was left by longjmp,
+ *    which the library reports).
+ *  - Write: while `ucur` != `uend`, the attempt may write in place: if
+ *    rsnap is even (its first write) it takes the clock by moving it from
+ *    rsnap to rsnap + 1, as the library's own first write would, and sets
+ *    rsnap to match; holding the clock it runs alone, so it stores the
+ *    TVar's old word at ucur (for undo), advances ucur and stores the new
+ *    word.  The library opens the cursor only in an attempt that keeps no
+ *    logs (rsnap 0 or 1 mod 4) and sets ucur = uend (NULL) whenever the
+ *    inline write must not be used.
+ * Every other case (a NULL descriptor or TVar included, through the
+ * never-matching stm__no_tx) goes to the library's stm_read/stm_write,
+ * which handle everything (logs, validation, hardware, misuse).  A library
+ * whose head or clock changes layout or meaning changes its soname.
+ * Define STM_NO_INLINE before including stm.h to call the library for
+ * every access. */
+#define STM_TX_HEAD_VERSION 2
+struct stm__undo {
+    stm_tvar *tv;
+    uintptr_t old;
+};
 struct stm_tx_head {
     uint64_t rsnap;
+    struct stm__undo *ucur, *uend;
+    void *outer_frame; /* the outermost stm_atomically's frame */
+    unsigned depth;    /* 1 inside a transaction, 0 outside */
 };
 struct stm__clock {
     uint64_t seq; /* odd while a writer writes back; internal */
@@ -112,6 +135,31 @@ __attribute__((aligned(128)))
 #endif
 ;
 extern STM_API struct stm__clock stm__clock;
+/* The head the inline paths use for a NULL descriptor: it never matches,
+ * so the library reports the misuse.  (Selecting it is a register move the
+ * compiler hoists out of loops, where a NULL test would stay in them.) */
+extern STM_API const struct stm_tx_head stm__no_tx;
+#if defined(__GNUC__)
+extern STM_API __thread stm_tx *stm__self;
+/* stm_atomically outside a transaction, for the inline one: tx is the
+ * caller's stm__self, not NULL, fn not NULL. */
+STM_API intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg);
+/* The stack pointer (the library compares it with outer_frame too). */
+static inline uintptr_t stm__stack_pointer(void)
+{
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__powerpc64__)
+    __asm__("mr %0, 1" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__("mov %0, sp" : "=r"(sp));
+#else
+    sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+    return sp;
+}
+#endif
 /* ThreadSanitizer does not model the fence (GCC warns): sanitized
  * programs call the library, which is instrumented as a whole. */
 #if defined(__SANITIZE_THREAD__) && !defined(STM_NO_INLINE)
@@ -124,21 +172,67 @@ extern STM_API struct stm__clock stm__clock;
 #endif
 #if defined(__GNUC__) && !defined(STM_NO_INLINE)
 
+static inline struct stm_tx_head *stm__head(stm_tx *tx)
+{
+    return tx != NULL ? (struct stm_tx_head *)(void *)tx
+                      : (struct stm_tx_head *)(void *)&stm__no_tx;
+}
+
 static inline uintptr_t stm__read_inline(stm_tx *tx, const stm_tvar *tv)
 {
-    if (__builtin_expect(tx != NULL && tv != NULL, 1)) {
+    const struct stm_tx_head *h = stm__head(tx);
+    if (__builtin_expect(tv != NULL, 1)) {
         uintptr_t v = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__builtin_expect(__atomic_load_n(&stm__clock.seq, __ATOMIC_RELAXED) ==
-                                 ((const struct stm_tx_head *)(const void *)tx)->rsnap,
-                             1))
+        if (__builtin_expect(__atomic_load_n(&stm__clock.seq, __ATOMIC_RELAXED) == h->rsnap, 1))
             return v;
     }
     return stm_read(tx, tv);
 }
-/* A function-like macro: `&stm_read` and `(stm_read)(tx, tv)` still name
- * the library function. */
+
+static inline void stm__write_inline(stm_tx *tx, stm_tvar *tv, uintptr_t value)
+{
+    struct stm_tx_head *h = stm__head(tx);
+    struct stm__undo *u = h->ucur;
+    if (__builtin_expect(u != h->uend && tv != NULL, 1)) {
+        uint64_t r = h->rsnap;
+        if (!(r & 1)) {
+            /* the attempt's first write: take the clock from the snapshot
+             * to snapshot + 1 (fails if anybody committed since: the
+             * library then aborts the attempt); the release fence orders
+             * that before the in-place stores */
+            if (!__atomic_compare_exchange_n(&stm__clock.seq, &r, r + 1, 0, __ATOMIC_SEQ_CST,
+                                             __ATOMIC_RELAXED))
+                goto call;
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+            h->rsnap = r + 1;
+        }
+        u->tv = tv;
+        u->old = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+        h->ucur = u + 1;
+        __atomic_store_n(&tv->word, value, __ATOMIC_RELAXED);
+        return;
+    }
+call:
+    stm_write(tx, tv, value);
+}
+static inline intptr_t stm__atomically_inline(stm_fn fn, void *arg)
+{
+    stm_tx *tx = stm__self;
+    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
+        const struct stm_tx_head *h = (const struct stm_tx_head *)(const void *)tx;
+        if (h->depth == 0)
+            return stm__atomically_top(tx, fn, arg);
+        if (__builtin_expect(stm__stack_pointer() < (uintptr_t)h->outer_frame, 1))
+            return fn(tx, arg);
+    }
+    return stm_atomically(fn, arg);
+}
+/* Function-like macros: `&stm_read` and `(stm_read)(tx, tv)` still name
+ * the library functions. */
 #define stm_read(tx, tv) stm__read_inline((tx), (tv))
+#define stm_write(tx, tv, v) stm__write_inline((tx), (tv), (v))
+#define stm_atomically(fn, arg) stm__atomically_inline((fn), (arg))
 #endif
 
 /* Typed helpers: the word holds an intptr_t, a pointer, or the bits of a

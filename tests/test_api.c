@@ -11,30 +11,7 @@
 
 #include "check_util.h"
 #include "stm.h"
-
-/* ---- helpers: a second thread that changes a TVar on request ---------- */
-
-struct poke {
-    stm_tvar *tv;
-    uintptr_t value;
-};
-
-static void *poke_thread(void *arg)
-{
-    struct poke *p = arg;
-    stm_store(p->tv, p->value);
-    return NULL;
-}
-
-/* Commit a store from another thread and wait for it: a software
- * transaction that read tv before this call will fail validation. */
-static void store_from_other_thread(stm_tvar *tv, uintptr_t v)
-{
-    struct poke p = {tv, v};
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, poke_thread, &p), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-}
+#include "store_util.h"
 
 static uint64_t stat_commits(void)
 {

@@ -28,7 +28,7 @@ extern __thread struct urcu_reader urcu_memb_reader STM_TLS_MODEL;
 #include "misuse.h"
 #include "wait.h"
 
-__thread stm_tx *stm_tls_tx STM_TLS_MODEL;
+STM_API __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
 
 void stm_attempt_enter_slow(stm_tx *tx)
 {
@@ -71,8 +71,10 @@ void stm_attempt_exit_slow(stm_tx *tx)
  * none, the old even value is still accurate. */
 static void attempt_leave(stm_tx *tx)
 {
+    stm_attempt_sync(tx);
     if (tx->mode == STM_MODE_SERIAL) {
         uint64_t s = tx->snap;
+        stm_ulog_settle(tx);
         if (tx->dirty) {
             stm_ulog_undo(&tx->ulog, 0);
             s += STM_SEQ_STEP;
@@ -99,6 +101,7 @@ static void attempt_reset(stm_tx *tx, bool keep_reads)
     tx->frees.n = 0;
     stm_wlog_clear(&tx->wlog);
     stm_wlog_clear(&tx->ulog);
+    tx->head.ucur = tx->head.uend = NULL;
     tx->dirty = false;
     tx->tml = false;
     tx->wscope = 0;
@@ -131,7 +134,7 @@ void stm_tx_leave_for_exit(stm_tx *tx)
     if (tx->mode == STM_MODE_NOREC || tx->mode == STM_MODE_SERIAL)
         attempt_leave(tx);
     attempt_reset(tx, false);
-    tx->depth = 0;
+    tx->head.depth = 0;
 }
 
 void stm_attempt_committed_slow(stm_tx *tx, bool wake)

@@ -38,6 +38,48 @@ static inline void stm_attempt_enter(stm_tx *tx)
     stm_attempt_enter_slow(tx);
 }
 
+/* stm_attempt_enter and stm_attempt_exit where no hardware path exists
+ * (htm_enabled false: sw_active is never counted). */
+static inline void stm_attempt_enter_nohtm(stm_tx *tx)
+{
+    __atomic_store_n(&tx->unguarded, true, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* see stm_attempt_enter */
+    if (__builtin_expect(__atomic_load_n(&stm_mem_rcu_on, __ATOMIC_RELAXED), 0)) {
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELAXED);
+        stm_attempt_enter_slow(tx);
+    }
+}
+
+static inline void stm_attempt_exit_nohtm(stm_tx *tx)
+{
+    if (__builtin_expect(tx->unguarded, 1))
+        __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELEASE);
+    else
+        stm_attempt_exit_slow(tx);
+}
+
+/* stm.h's inline write took seq for an unlogged NOrec attempt (its rsnap
+ * is odd, snap + 1): make the descriptor say so, as the library's own
+ * first write would have (stm_norec_write_fast).  Every library entry that
+ * acts on the running attempt calls this first. */
+static inline void stm_attempt_sync(stm_tx *tx)
+{
+    if (__builtin_expect(tx->mode == STM_MODE_NOREC && (tx->head.rsnap & 1), 0)) {
+        tx->mode = STM_MODE_SERIAL;
+        tx->tml = true;
+        tx->dirty = true;
+    }
+}
+
+/* The undo cursor of stm.h's inline write, opened for an unlogged attempt
+ * (its first inline write takes seq), when the undo log has room. */
+static inline void stm_attempt_open_cursor(stm_tx *tx)
+{
+    struct stm_wentry *e = tx->ulog.e;
+    tx->head.ucur = (struct stm__undo *)(void *)e;
+    tx->head.uend = (struct stm__undo *)(void *)(e + tx->ulog.cap);
+}
+
 /* Undo stm_attempt_enter.  The seq lock must already be released. */
 static inline void stm_attempt_exit(stm_tx *tx)
 {
@@ -59,6 +101,7 @@ static inline void stm_attempt_clear_committed(stm_tx *tx)
 {
     stm_wlog_clear(&tx->wlog);
     stm_wlog_clear(&tx->ulog);
+    tx->head.ucur = tx->head.uend = NULL;
     tx->dirty = false;
     tx->tml = false;
     tx->rlog.n = 0;
@@ -66,7 +109,23 @@ static inline void stm_attempt_clear_committed(stm_tx *tx)
     tx->irrevocable = false;
     tx->mode = STM_MODE_NONE;
     tx->head.rsnap = STM_RSNAP_SLOW;
-    tx->depth = 0;
+    tx->head.depth = 0;
+}
+
+/* stm_attempt_clear_committed for an unlogged attempt: its write log,
+ * read log and write scope stayed empty (its first write made it serial,
+ * where writes go in place and reads are not logged), and its undo log
+ * has no filter or index. */
+static inline void stm_attempt_clear_unlogged(stm_tx *tx)
+{
+    tx->ulog.n = 0;
+    tx->head.ucur = tx->head.uend = NULL;
+    tx->dirty = false;
+    tx->tml = false;
+    tx->irrevocable = false;
+    tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
+    tx->head.depth = 0;
 }
 
 /* After a software or serial commit (the back end has exited): release the

@@ -7,6 +7,9 @@ struct stm_hybrid stm_hybrid;
 /* exported (stm.h): default visibility, so the library reaches it through
  * its GOT and sees the program's copy if the program has a copy relocation */
 struct stm__clock stm__clock;
+/* stm.h's head for a NULL descriptor: rsnap never equals the clock and no
+ * undo cursor is open, so both inline paths call the library */
+const struct stm_tx_head stm__no_tx = {.rsnap = STM_RSNAP_SLOW};
 
 uint64_t stm_wait_even(const uint64_t *word)
 {

@@ -108,6 +108,7 @@ void stm_logs_free(stm_tx *tx)
     memset(&tx->rlog, 0, sizeof tx->rlog);
     memset(&tx->wlog, 0, sizeof tx->wlog);
     memset(&tx->ulog, 0, sizeof tx->ulog);
+    tx->head.ucur = tx->head.uend = NULL;
     memset(&tx->allocs, 0, sizeof tx->allocs);
     memset(&tx->frees, 0, sizeof tx->frees);
 }

@@ -10,6 +10,33 @@
 
 #include "stm.h"
 
+/* The software attempt's restart point.  __builtin_setjmp/longjmp keep
+ * only the frame and stack pointers and the resume address (the compiler
+ * spills live registers around the setjmp): a few instructions instead of
+ * glibc's _setjmp (about 28 with its pointer mangling and mask check).
+ * __builtin_longjmp always delivers 1, so the reason travels in
+ * tx->abort_reason.  The sanitizers intercept only the library functions
+ * (ASan unpoisons the abandoned stack, TSan unwinds its shadow stack), so
+ * sanitized builds keep those. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define STM_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STM_SANITIZED 1
+#endif
+#ifdef STM_SANITIZED
+typedef jmp_buf stm_jmpbuf;
+#define STM_SETJMP(jb) setjmp(jb)
+#define STM_LONGJMP(jb) longjmp((jb), 1)
+#else
+typedef void *stm_jmpbuf[5]; /* the builtins use five words at most */
+#define STM_SETJMP(jb) __builtin_setjmp(jb)
+#define STM_LONGJMP(jb) __builtin_longjmp((jb), 1)
+#endif
+
 /* Which path the current attempt runs on. */
 enum stm_mode {
     STM_MODE_NONE = 0,  /* not in a transaction */
@@ -36,6 +63,9 @@ struct stm_wentry {
     stm_tvar *addr;
     uintptr_t val;
 };
+_Static_assert(sizeof(struct stm_wentry) == sizeof(struct stm__undo) &&
+                   offsetof(struct stm_wentry, val) == offsetof(struct stm__undo, old),
+               "stm.h's inline write shares the undo log's entries");
 
 struct stm_rlog {
     struct stm_rentry *e;
@@ -68,8 +98,6 @@ struct stm_orelse_frame {
     size_t wmark, umark, amark, fmark;
     size_t rmark;    /* reads before the branch (never dropped) */
     size_t prev_scope;
-    unsigned depth;  /* stm_atomically nesting at entry: a retry that
-                        longjmps out of nested calls skips their depth-- */
     struct stm_orelse_frame *prev;
 };
 
@@ -77,11 +105,13 @@ struct stm_orelse_frame {
 #define STM_HTM_WMAX 32 /* TVars a hardware attempt records for wake-ups */
 
 struct stm_tx {
-    /* first: the inline stm_read of stm.h reads it (ABI) */
+    /* first: stm.h's inline paths use it (ABI).  head.depth: 1 inside a
+     * transaction (nested stm_atomically calls join it and leave it
+     * alone), 0 outside; head.outer_frame: the outermost stm_atomically's
+     * frame (misuse detection, below) */
     struct stm_tx_head head;
     /* hot: touched by every access */
     int mode;                 /* enum stm_mode */
-    unsigned depth;           /* stm_atomically nesting */
     /* NOrec: this attempt logs its reads.  An unlogged attempt (only when
      * no hardware path exists, so hw_commits never moves) returns a read
      * only while seq still equals snap, commits by CASing seq from snap,
@@ -110,11 +140,9 @@ struct stm_tx {
 
     /* misuse detection (stm_atomically, stm_store): set while libstm's own
      * code runs in this thread, outside transaction bodies, so that a
-     * signal handler calling in is caught; and the outermost
-     * stm_atomically's frame, so that a call made after a body was left by
-     * longjmp is caught */
+     * signal handler calling in is caught (head.outer_frame catches a
+     * nested call made after a body was left by longjmp) */
     bool in_lib;
-    void *outer_frame;
 
     bool irrevocable;         /* stm_irrevocable() was called */
     bool counted_active;      /* we incremented sw_active */
@@ -125,7 +153,7 @@ struct stm_tx {
     /* transactions of this thread that still start logged because an
      * unlogged first attempt failed recently (atomically.c) */
     unsigned logged_left;
-    jmp_buf *abort_jb;        /* run_software's frame (STM_SETJMP) */
+    stm_jmpbuf *abort_jb;     /* the restart point (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
     /* run_software's state across attempts of one transaction */
     stm_fn sw_fn;
@@ -186,34 +214,13 @@ struct stm_tx {
 #endif
 
 /* This thread's descriptor, NULL until the front creates it on the
- * thread's first use (stm_tx_self, src/stm/runtime.h).  Defined in
+ * thread's first use (stm_tx_self, src/stm/runtime.h).  Exported as
+ * stm__self for stm.h's inline nested stm_atomically.  Defined in
  * attempt.c. */
+#define stm_tls_tx stm__self
 extern __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
 
-/* The software attempt's restart point.  __builtin_setjmp/longjmp keep
- * only the frame and stack pointers and the resume address (the compiler
- * spills live registers around the setjmp): a few instructions instead of
- * glibc's _setjmp (about 28 with its pointer mangling and mask check).
- * __builtin_longjmp always delivers 1, so the reason travels in
- * tx->abort_reason.  The sanitizers intercept only the library functions
- * (ASan unpoisons the abandoned stack, TSan unwinds its shadow stack), so
- * sanitized builds keep those. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define STM_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define STM_SANITIZED 1
-#endif
-#ifdef STM_SANITIZED
-#define STM_SETJMP(jb) setjmp(jb)
-#define STM_LONGJMP(jb) longjmp((jb), 1)
-#else
-#define STM_SETJMP(jb) __builtin_setjmp((void **)(jb))
-#define STM_LONGJMP(jb) __builtin_longjmp((void **)(jb), 1)
-#endif
+
 
 /* Log helpers (src/stm/log.c).  Growth doubles; logs live as long as the
  * thread, so steady state does no allocation. */
@@ -266,6 +273,28 @@ static inline void stm_ulog_push(struct stm_wlog *u, stm_tvar *tv, uintptr_t old
     u->e[u->n].addr = tv;
     u->e[u->n].val = old;
     u->n++;
+}
+
+/* stm.h's inline write appends to the undo log of an unlogged serial
+ * attempt through head.ucur (up to head.uend), without the library; while
+ * the cursor is open, ulog.n is stale.  The library opens it after a write
+ * of its own (the first write takes seq: stm_norec_write_fast) and settles
+ * it (ulog.n from the cursor, cursor closed) before anything else looks at
+ * the undo log: commit, abort, stm_or_else, a write that needs room.
+ * Entries are struct stm_wentry here, struct stm__undo in stm.h: the same
+ * two words. */
+static inline void stm_ulog_settle(stm_tx *tx)
+{
+    if (tx->head.uend != NULL) {
+        tx->ulog.n = (size_t)((struct stm_wentry *)(void *)tx->head.ucur - tx->ulog.e);
+        tx->head.ucur = tx->head.uend = NULL;
+    }
+}
+
+static inline void stm_ulog_open(stm_tx *tx)
+{
+    tx->head.ucur = (struct stm__undo *)(void *)(tx->ulog.e + tx->ulog.n);
+    tx->head.uend = (struct stm__undo *)(void *)(tx->ulog.e + tx->ulog.cap);
 }
 
 /* Restore the words of undo-log entries from index `mark` on, newest

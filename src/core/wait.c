@@ -462,7 +462,7 @@ static void wait_cancelled(void *arg)
     stm_tx *tx = arg;
     unregister();
     tx->rlog.n = 0;
-    tx->depth = 0;
+    tx->head.depth = 0;
 }
 
 void stm_wait_for_change(stm_tx *tx)

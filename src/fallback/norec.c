@@ -221,6 +221,10 @@ void stm_norec_lock_for_write(stm_tx *tx)
         stm_tx_abort(tx, STM_ABORT_VALIDATION); /* somebody committed */
     stm_norec_now_serial(tx);
     tx->tml = true;
+    /* stm.h's inline write may run only once dirty is set: the library's
+     * write that follows sets it and reopens the cursor (the undo log of
+     * a NOrec attempt is empty) */
+    tx->head.ucur = tx->head.uend = NULL;
 }
 
 void stm_norec_become_serial(stm_tx *tx)

@@ -10,19 +10,32 @@
 #include "../core/tx.h"
 #include "../core/wait.h"
 
-/* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
- * read side), take the snapshot.  logged: keep a read log (else the
- * attempt is unlogged, see tx.h; only when no hardware path exists). */
-static inline void stm_norec_begin(stm_tx *tx, bool logged)
+/* Take a software attempt's snapshot (the attempt is entered).  logged:
+ * keep a read log (else the attempt is unlogged, see tx.h; only when no
+ * hardware path exists). */
+static inline void stm_norec_snapshot(stm_tx *tx, bool logged)
 {
-    stm_attempt_enter(tx);
     tx->mode = STM_MODE_NOREC;
     tx->logged = logged;
     uint64_t s = stm_seq_even();
     tx->snap = s;
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
-    /* unlogged reads may take stm.h's inline path while seq stays at s */
-    tx->head.rsnap = logged ? STM_RSNAP_SLOW : s;
+    /* unlogged reads may take stm.h's inline path while seq stays at s,
+     * and writes its inline write (which takes seq first) */
+    if (logged) {
+        tx->head.rsnap = STM_RSNAP_SLOW;
+    } else {
+        tx->head.rsnap = s;
+        stm_attempt_open_cursor(tx);
+    }
+}
+
+/* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
+ * read side), take the snapshot. */
+static inline void stm_norec_begin(stm_tx *tx, bool logged)
+{
+    stm_attempt_enter(tx);
+    stm_norec_snapshot(tx, logged);
 }
 
 /* Re-read the read log at a new, even seq; abort the attempt if any value
@@ -58,6 +71,7 @@ void stm_serial_begin(stm_tx *tx, bool logged);
 static inline bool stm_serial_commit(stm_tx *tx)
 {
     bool wake = false;
+    stm_ulog_settle(tx);
     uint64_t s = tx->snap;
     if (tx->dirty) {
         /* a new value even if an orElse undid every write: see
@@ -146,10 +160,13 @@ static inline uintptr_t stm_norec_read(stm_tx *tx, const stm_tvar *tv)
 static inline void stm_serial_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 {
     uintptr_t old = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
-    if (tx->logged)
+    if (tx->logged) {
         stm_wlog_append(&tx->ulog, tv, old);
-    else
+    } else {
+        stm_ulog_settle(tx);
         stm_ulog_push(&tx->ulog, tv, old);
+        stm_ulog_open(tx); /* stm.h's inline write takes the next ones */
+    }
     tx->dirty = true;
     __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
 }
@@ -176,23 +193,40 @@ static inline void stm_norec_write(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 
 /* The write of an unlogged attempt, complete, without calls: its first
  * write takes seq (TML's writer), every write goes in place with the old
- * word in the undo log.  False: the caller takes the general path (which
- * repeats the whole operation). */
+ * word in the undo log, and opens stm.h's inline write for the next ones.
+ * False: the caller takes the general path (which repeats the whole
+ * operation). */
 static inline bool stm_norec_write_fast(stm_tx *tx, stm_tvar *tv, uintptr_t v)
 {
     if (tx->logged)
         return false;
+    struct stm_wlog *u = &tx->ulog;
     if (tx->mode == STM_MODE_NOREC) {
+        /* an unlogged NOrec attempt has not written: its undo log is empty
+         * and its cursor closed */
+        if (__builtin_expect(u->cap == 0, 0))
+            return false;
         uint64_t s = tx->snap;
         if (!__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_SEQ_CST,
                                          __ATOMIC_RELAXED))
             return false; /* the general path aborts */
         stm_norec_now_serial(tx);
         tx->tml = true;
-    } else if (tx->mode != STM_MODE_SERIAL) {
-        return false;
+        tx->dirty = true;
+        struct stm_wentry *e = u->e;
+        e->addr = tv;
+        e->val = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
+        __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
+        /* stm.h's inline write takes the next ones (ulog.n stays stale) */
+        tx->head.ucur = (struct stm__undo *)(void *)(e + 1);
+        tx->head.uend = (struct stm__undo *)(void *)(e + u->cap);
+        return true;
     }
-    struct stm_wlog *u = &tx->ulog;
+    if (tx->mode != STM_MODE_SERIAL)
+        return false;
+    /* the cursor is full (else stm.h would not have called us) or this is
+     * a library caller's write: settle it first */
+    stm_ulog_settle(tx);
     size_t n = u->n;
     if (__builtin_expect(n == u->cap, 0))
         return false;
@@ -201,6 +235,7 @@ static inline bool stm_norec_write_fast(stm_tx *tx, stm_tvar *tv, uintptr_t v)
     u->n = n + 1;
     tx->dirty = true;
     __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
+    stm_ulog_open(tx);
     return true;
 }
 

@@ -29,6 +29,7 @@ uintptr_t(stm_read)(stm_tx *tx, const stm_tvar *tv)
     }
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
         bad_access("stm_read", tx, tv);
+    stm_attempt_sync(tx);
     return stm_norec_read(tx, tv);
 }
 
@@ -44,6 +45,7 @@ static void __attribute__((noinline)) write_slow(stm_tx *tx, stm_tvar *tv, uintp
         stm_hw_note_write(tx, tv);
         return;
     }
+    stm_attempt_sync(tx);
     if (tx->mode == STM_MODE_SERIAL) {
         stm_serial_write(tx, tv, value);
         return;
@@ -58,8 +60,11 @@ static void __attribute__((noinline)) write_slow(stm_tx *tx, stm_tvar *tv, uintp
  * leaf (stm_norec_write_fast). */
 void(stm_write)(stm_tx *tx, stm_tvar *tv, uintptr_t value)
 {
-    if (__builtin_expect(tx != NULL && tv != NULL, 1) && stm_norec_write_fast(tx, tv, value))
-        return;
+    if (__builtin_expect(tx != NULL && tv != NULL, 1)) {
+        stm_attempt_sync(tx);
+        if (stm_norec_write_fast(tx, tv, value))
+            return;
+    }
     write_slow(tx, tv, value);
 }
 
@@ -70,7 +75,7 @@ uintptr_t stm_load(const stm_tvar *tv)
     /* Inside a transaction (not what stm_load is for) a serial attempt
      * holds seq odd itself: a plain load, as before. */
     const stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx != NULL && tx->depth != 0, 0))
+    if (__builtin_expect(tx != NULL && tx->head.depth != 0, 0))
         return __atomic_load_n(&tv->word, __ATOMIC_ACQUIRE);
     /* A seqlock read, as NOrec reads.  Software and serial commits write
      * their TVars back one at a time while seq is odd; a bare load in the
@@ -99,7 +104,7 @@ void stm_store(stm_tvar *tv, uintptr_t v)
     if (tx->in_lib)
         stm_fatal("stm_store", "called from a signal handler that interrupted libstm "
                                "in this thread (not async-signal-safe)");
-    if (tx->depth != 0)
+    if (tx->head.depth != 0)
         stm_fatal("stm_store", "called inside a transaction; use stm_write()");
     /* the store holds seq odd: see stm_atomically */
     tx->in_lib = true;
@@ -112,6 +117,7 @@ void stm_irrevocable(stm_tx *tx)
 {
     if (tx == NULL || tx->mode == STM_MODE_NONE)
         stm_fatal("stm_irrevocable", "called outside a transaction");
+    stm_attempt_sync(tx);
     switch (tx->mode) {
     case STM_MODE_HTM:
         STM_HTM_ABORT(STM_HTM_CODE_IRREVOCABLE);

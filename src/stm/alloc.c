@@ -16,7 +16,7 @@ stm_tvar *stm_tvar_new(uintptr_t init)
     tv->word = init;
     /* inside a software attempt it is an allocation like stm_alloc's:
      * released again if the attempt aborts */
-    if (tx->depth != 0 && tx->mode != STM_MODE_HTM)
+    if (tx->head.depth != 0 && tx->mode != STM_MODE_HTM)
         stm_ptrlog_push(&tx->allocs, stm_mem_block_of(tv));
     return tv;
 }
@@ -26,7 +26,7 @@ void stm_tvar_free(stm_tvar *tv)
     if (tv == NULL)
         return;
     stm_tx *tx = stm_tx_self();
-    if (tx->depth != 0)
+    if (tx->head.depth != 0)
         stm_fatal("stm_tvar_free", "called inside a transaction; use stm_free()");
     stm_mem_check_owned(tv, stm_mem_magic(tv), "stm_tvar_free");
     if (stm_mem_kind(tv) != STM_MEM_KIND_TVAR)
@@ -37,7 +37,7 @@ void stm_tvar_free(stm_tvar *tv)
 
 static void check_in_tx(stm_tx *tx, const char *call)
 {
-    if (tx == NULL || tx != stm_tls_tx || tx->depth == 0)
+    if (tx == NULL || tx != stm_tls_tx || tx->head.depth == 0)
         stm_fatal(call, "called outside a transaction (or with another thread's descriptor)");
 }
 
@@ -60,6 +60,7 @@ void stm_free(stm_tx *tx, void *p)
     check_in_tx(tx, "stm_free");
     if (p == NULL)
         return;
+    stm_attempt_sync(tx);
     /* read once: a concurrent commit may retire the block at any moment */
     uint32_t m = stm_mem_magic(p);
     if (tx->mode == STM_MODE_NOREC && m == STM_MEM_DEAD) {

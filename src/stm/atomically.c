@@ -102,12 +102,10 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
 #define STM_CONTENTION_SERIAL 1024u
 #define STM_SERIAL_STREAK 64u
 
-static void __attribute__((noinline)) adapt(stm_tx *tx)
+static void __attribute__((noinline)) adapt(stm_tx *tx, bool aborted)
 {
-    if (!tx->sw_adaptive)
-        return;
     uint32_t c = tx->contention;
-    c = c - (c >> 3) + (tx->sw_aborts != 0 ? STM_CONTENTION_ONE : 0);
+    c = c - (c >> 3) + (aborted ? STM_CONTENTION_ONE : 0);
     if (c >= STM_CONTENTION_SERIAL) {
         tx->serial_left = STM_SERIAL_STREAK; /* counted in commits_serial */
         c = 0;
@@ -115,21 +113,12 @@ static void __attribute__((noinline)) adapt(stm_tx *tx)
     tx->contention = c;
 }
 
-/* One software or serial attempt, from begin to the committed clean-up.
- * An ordinary function (no restart point in its frame), so that the
- * compiler keeps tx in a register; run_software's frame holds the restart
- * point. */
-static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
+/* Commit the software or serial attempt whose body returned, and clean
+ * up.  Aborts (longjmp) if a NOrec attempt's validation fails. */
+static inline void sw_commit(stm_tx *tx)
 {
-    tx->depth = 1;
-    if (tx->sw_serial)
-        stm_serial_begin(tx, tx->sw_logged);
-    else
-        stm_norec_begin(tx, tx->sw_logged);
-    tx->in_lib = false;
-    intptr_t r = tx->sw_fn(tx, tx->sw_arg);
-    tx->in_lib = true;
     bool wake;
+    stm_attempt_sync(tx);
     if (tx->mode == STM_MODE_SERIAL) {
         wake = stm_serial_commit(tx);
         if (tx->tml)
@@ -141,8 +130,25 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
         STM_STAT_INC(tx, commits_stm);
     }
     stm_attempt_committed(tx, wake);
-    if (__builtin_expect((tx->sw_aborts | tx->contention) != 0, 0))
-        adapt(tx);
+}
+
+/* One software or serial attempt, from begin to the committed clean-up.
+ * An ordinary function (no restart point in its frame), so that the
+ * compiler keeps tx in a register; run_software's frame holds the restart
+ * point. */
+static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
+{
+    tx->head.depth = 1;
+    if (tx->sw_serial)
+        stm_serial_begin(tx, tx->sw_logged);
+    else
+        stm_norec_begin(tx, tx->sw_logged);
+    tx->in_lib = false;
+    intptr_t r = tx->sw_fn(tx, tx->sw_arg);
+    tx->in_lib = true;
+    sw_commit(tx);
+    if (tx->sw_adaptive && __builtin_expect((tx->sw_aborts | tx->contention) != 0, 0))
+        adapt(tx, tx->sw_aborts != 0);
     return r;
 }
 
@@ -150,7 +156,7 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
  * register, so this frame does nothing else). */
 static intptr_t __attribute__((noinline)) sw_frame(stm_tx *tx)
 {
-    jmp_buf jb;
+    stm_jmpbuf jb;
     tx->abort_jb = &jb;
     if (STM_SETJMP(jb) != 0) {
         tx = stm_tls_tx;
@@ -226,7 +232,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
             if (stm_htm_backend != STM_HTM_EMU)
                 tx->head.rsnap = seq;
             tx->mode = STM_MODE_HTM;
-            tx->depth = 1;
+            tx->head.depth = 1;
             tx->hw_nw = 0;
             tx->hw_nfrees = 0;
             tx->in_lib = false;
@@ -250,7 +256,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
                 wake = true;
             tx->head.rsnap = STM_RSNAP_SLOW;
             tx->mode = STM_MODE_NONE;
-            tx->depth = 0;
+            tx->head.depth = 0;
             STM_STAT_INC(tx, commits_htm);
             stm_mem_commit_htm(tx);
             if (wake)
@@ -263,7 +269,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
          * (the emulation's abort restores no memory: in_lib too) */
         tx->in_lib = true;
         tx->mode = STM_MODE_NONE;
-        tx->depth = 0;
+        tx->head.depth = 0;
         enum stm_htm_cause c = stm_htm_decode(status);
         stm_policy_count_abort(tx, c);
         enum stm_next next = stm_policy_after_abort(cfg, &a, c);
@@ -282,6 +288,93 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
     }
 }
 
+/* Set at start-up (runtime_init_once, before any descriptor exists):
+ * STM_MODE auto or stm.  Then, while no hardware path exists, a top-level
+ * transaction of a thread with nothing pending (stm__atomically_top
+ * checks) starts as an unlogged NOrec attempt, adaptive: what
+ * run_software would choose. */
+bool stm_outer_fast;
+
+/* outer_fast's first attempt was abandoned: go on as run_software would
+ * have after it.  Runs in outer_fast's frame, below its restart point. */
+static intptr_t __attribute__((noinline, cold)) outer_fast_aborted(stm_fn fn, void *arg)
+{
+    stm_tx *tx = stm_tls_tx;
+    tx->in_lib = true; /* aborted from inside the body */
+    tx->sw_fn = fn;
+    tx->sw_arg = arg;
+    tx->sw_aborts = 0;
+    tx->sw_serial = false;
+    tx->sw_logged = false;
+    tx->sw_adaptive = true;
+    after_abort(tx);
+    intptr_t r = sw_frame(tx);
+    tx->in_lib = false;
+    return r;
+}
+
+/* The common top-level software transaction's first attempt, begin to
+ * end: run_software's choices made (unlogged, not serial, adaptive) and
+ * sw_attempt's work for them inline.  A frame of its own, without the
+ * restart point, so that tx stays in a register (a frame with a setjmp
+ * spills everything). */
+static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, void *arg)
+{
+    /* stm_norec_begin(tx, false) without a hardware path */
+    stm_attempt_enter_nohtm(tx);
+    stm_norec_snapshot(tx, false);
+    tx->head.depth = 1;
+    tx->in_lib = false;
+    intptr_t r = fn(tx, arg);
+    tx->in_lib = true;
+    stm_attempt_sync(tx);
+    /* An unlogged attempt that wrote holds seq (TML's writer, or
+     * stm_irrevocable): stm_serial_commit, with the undo log settled only
+     * for the wake-ups.  One that did not is read-only and validated by
+     * construction: nothing to do but leave. */
+    bool wake = false;
+    if (tx->mode == STM_MODE_SERIAL) {
+        uint64_t s = tx->snap;
+        if (tx->dirty) {
+            wake = stm_wait_any();
+            s += STM_SEQ_STEP;
+        }
+        __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+        if (tx->tml)
+            STM_STAT_INC(tx, commits_stm);
+        else
+            STM_STAT_INC(tx, commits_serial);
+    } else {
+        STM_STAT_INC(tx, commits_stm);
+    }
+    stm_attempt_exit_nohtm(tx);
+    if (__builtin_expect((tx->allocs.n | tx->frees.n | (size_t)wake) != 0, 0)) {
+        stm_ulog_settle(tx);
+        stm_attempt_committed_slow(tx, wake);
+    } else {
+        stm_attempt_clear_unlogged(tx);
+    }
+    if (__builtin_expect(tx->contention != 0, 0))
+        adapt(tx, false);
+    tx->in_lib = false;
+    return r;
+}
+
+/* The restart point of outer_fast_run's attempt.  An abort lands in
+ * outer_fast_aborted, which continues on the general path. */
+static intptr_t __attribute__((noinline)) outer_fast(stm_tx *tx, stm_fn fn, void *arg)
+{
+    stm_jmpbuf jb;
+    tx->in_lib = true;
+    /* every nested call's stack lies below this (stm_atomically) */
+    tx->head.outer_frame = (void *)&jb;
+    tx->abort_jb = &jb;
+    /* fn and arg are not modified after this: valid after the longjmp */
+    if (STM_SETJMP(jb) != 0)
+        return outer_fast_aborted(fn, arg);
+    return outer_fast_run(tx, fn, arg);
+}
+
 static void __attribute__((noinline, cold)) nested_after_longjmp(void)
 {
     stm_fatal("stm_atomically", "the enclosing transaction's body was left by longjmp "
@@ -294,7 +387,7 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
     if (fn == NULL)
         stm_fatal("stm_atomically", "NULL transaction function");
     stm_tx *tx = stm_tx_self();
-    if (tx->depth != 0)
+    if (tx->head.depth != 0)
         return stm_atomically(fn, arg);
     if (__builtin_expect(tx->sites != NULL, 0))
         return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
@@ -306,7 +399,7 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
         stm_fatal("stm_atomically", "called from a signal handler that interrupted libstm "
                                     "in this thread (not async-signal-safe)");
     tx->in_lib = true;
-    tx->outer_frame = __builtin_frame_address(0);
+    tx->head.outer_frame = __builtin_frame_address(0);
     bool serial_first = false;
     intptr_t r;
     if (stm_htm_backend == STM_HTM_NONE || !run_hardware(tx, fn, arg, &r, &serial_first))
@@ -315,25 +408,41 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
     return r;
 }
 
-intptr_t stm_atomically(stm_fn fn, void *arg)
+/* (stm_atomically): the function, not stm.h's inline macro */
+intptr_t(stm_atomically)(stm_fn fn, void *arg)
 {
     stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx != NULL && fn != NULL && tx->depth != 0, 1)) {
-        /* A nested call runs deeper on the stack than the outermost
-         * stm_atomically (stacks grow down on every target we build for).
-         * One that does not was made after the outermost frame was popped:
-         * the body was left by longjmp (or this is a signal handler on an
-         * alternate stack), and joining would leave it uncommitted. */
-        if (__builtin_expect((uintptr_t)__builtin_frame_address(0) >= (uintptr_t)tx->outer_frame,
-                             0))
-            nested_after_longjmp();
-        /* flat nesting: join the enclosing transaction; an abort unwinds
-         * straight to the outermost frame */
-        tx->depth++;
-        intptr_t r = fn(tx, arg);
-        tx->depth--;
-        return r;
+    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
+        if (__builtin_expect(tx->head.depth != 0, 1)) {
+            /* A nested call runs deeper on the stack than the outermost
+             * stm_atomically (stacks grow down on every target we build
+             * for).  One that does not was made after the outermost frame
+             * was popped: the body was left by longjmp (or this is a
+             * signal handler on an alternate stack), and joining would
+             * leave it uncommitted. */
+            if (__builtin_expect(stm__stack_pointer() >= (uintptr_t)tx->head.outer_frame, 0))
+                nested_after_longjmp();
+            /* flat nesting: join the enclosing transaction (a tail call:
+             * depth stays 1, an abort unwinds straight to the outermost
+             * frame) */
+            return fn(tx, arg);
+        }
+        return stm__atomically_top(tx, fn, arg);
     }
+    return atomically_outer(fn, arg);
+}
+
+intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
+{
+    /* htm_enabled: false while no hardware path exists (test hooks may
+     * select the emulation's later) */
+    if (__builtin_expect(stm_outer_fast, 1) &&
+        __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
+                          (unsigned)tx->in_lib |
+                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
+                             0,
+                         1))
+        return outer_fast(tx, fn, arg);
     return atomically_outer(fn, arg);
 }
 

@@ -25,6 +25,7 @@ void stm_retry(stm_tx *tx)
         STM_HTM_ABORT(STM_HTM_CODE_RETRY);
         __builtin_unreachable();
     }
+    stm_attempt_sync(tx);
     if (tx->irrevocable)
         stm_fatal("stm_retry", "called after stm_irrevocable(): an irrevocable transaction cannot wait");
     if (tx->orelse != NULL)
@@ -44,14 +45,15 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
         stm_fatal("stm_or_else", "NULL branch function");
     if (tx->mode == STM_MODE_HTM)
         return first(tx, a1); /* a retry in it aborts to software */
+    stm_attempt_sync(tx);
 
     struct stm_orelse_frame f;
+    stm_ulog_settle(tx); /* stm.h's inline writes appended to it */
     f.wmark = tx->wlog.n;
     f.umark = tx->ulog.n;
     f.amark = tx->allocs.n;
     f.fmark = tx->frees.n;
     f.rmark = tx->rlog.n;
-    f.depth = tx->depth;
     f.prev_scope = tx->wscope;
     f.prev = tx->orelse;
     tx->orelse = &f;
@@ -63,11 +65,11 @@ intptr_t stm_or_else(stm_tx *tx, stm_fn first, void *a1, stm_fn second, void *a2
         return r;
     }
     /* the first branch retried, possibly from inside nested
-     * stm_atomically() calls whose depth-- never ran */
-    tx->depth = f.depth;
+     * stm_atomically() calls (they leave head.depth alone) */
     tx->orelse = f.prev;
     tx->wscope = f.prev_scope;
     stm_wlog_truncate(&tx->wlog, f.wmark);
+    stm_ulog_settle(tx);
     stm_ulog_undo(&tx->ulog, f.umark); /* serial mode's in-place writes */
     stm_mem_forget_reads(tx, f.amark, f.rmark); /* the reads stay, except of freed TVars */
     stm_mem_undo_allocs(tx, f.amark);

@@ -3,6 +3,7 @@
 #ifndef STM_SRC_RUNTIME_H
 #define STM_SRC_RUNTIME_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "../core/tx.h"
@@ -11,6 +12,11 @@
 /* Idempotent, thread-safe; every entry point that needs the configuration
  * or the chosen path calls it (stm_tx_create does). */
 void stm_runtime_init(void);
+
+/* Top-level transactions may take atomically.c's software fast path
+ * while no hardware path exists: STM_MODE auto or stm.  Set once by
+ * stm_runtime_init, before any descriptor exists. */
+extern bool stm_outer_fast;
 
 /* This thread's descriptor, created (and the thread registered) on first
  * use (thread.c). */

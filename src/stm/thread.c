@@ -39,7 +39,7 @@ static void stats_accumulate(struct stm_stats *dst, const struct stm_stats *src)
 static void tx_destroy(void *p)
 {
     stm_tx *tx = p;
-    if (tx->depth != 0) {
+    if (tx->head.depth != 0) {
         /* the thread exited (pthread_exit) inside a transaction: nothing can
          * be committed, but the locks and counters it holds must go */
         stm_mem_undo_allocs(tx, 0);
@@ -93,6 +93,7 @@ static void runtime_init_once(void)
     stm_mem_wait_threads = registry_wait_all;
     stm_mem_init();
     stm_htm_init(cfg);
+    stm_outer_fast = cfg->mode == STM_CFG_AUTO || cfg->mode == STM_CFG_STM;
     stm_fork_handlers_install();
     if (cfg->stats)
         atexit(stats_at_exit);
