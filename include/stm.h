@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define STM_VERSION_MAJOR 0
-#define STM_VERSION_MINOR 2
+#define STM_VERSION_MINOR 3
 #define STM_VERSION_PATCH 0
 
 /* The per-thread transaction descriptor; opaque. */
@@ -114,7 +114,7 @@ STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
  * which handle everything (logs, validation, hardware, misuse).  A library
  * whose head or clock changes layout or meaning changes its soname.
  * Define STM_NO_INLINE before including stm.h to call the library for
- * every access. */
+ * every access and every stm_atomically. */
 #define STM_TX_HEAD_VERSION 2
 struct stm__undo {
     stm_tvar *tv;

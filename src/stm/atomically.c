@@ -360,21 +360,6 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
     return r;
 }
 
-/* The restart point of outer_fast_run's attempt.  An abort lands in
- * outer_fast_aborted, which continues on the general path. */
-static intptr_t __attribute__((noinline)) outer_fast(stm_tx *tx, stm_fn fn, void *arg)
-{
-    stm_jmpbuf jb;
-    tx->in_lib = true;
-    /* every nested call's stack lies below this (stm_atomically) */
-    tx->head.outer_frame = (void *)&jb;
-    tx->abort_jb = &jb;
-    /* fn and arg are not modified after this: valid after the longjmp */
-    if (STM_SETJMP(jb) != 0)
-        return outer_fast_aborted(fn, arg);
-    return outer_fast_run(tx, fn, arg);
-}
-
 static void __attribute__((noinline, cold)) nested_after_longjmp(void)
 {
     stm_fatal("stm_atomically", "the enclosing transaction's body was left by longjmp "
@@ -432,18 +417,31 @@ intptr_t(stm_atomically)(stm_fn fn, void *arg)
     return atomically_outer(fn, arg);
 }
 
+/* A top-level transaction of a thread whose descriptor exists.  The
+ * common software one runs outer_fast_run's attempt from the restart point
+ * here (one frame: the checks, the setjmp, the call); an abort lands in
+ * outer_fast_aborted, which continues on the general path.  Everything
+ * else goes to atomically_outer. */
 intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
     /* htm_enabled: false while no hardware path exists (test hooks may
      * select the emulation's later) */
-    if (__builtin_expect(stm_outer_fast, 1) &&
+    if (__builtin_expect(!stm_outer_fast, 0) ||
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
                           (unsigned)tx->in_lib |
-                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
+                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) !=
                              0,
-                         1))
-        return outer_fast(tx, fn, arg);
-    return atomically_outer(fn, arg);
+                         0))
+        return atomically_outer(fn, arg);
+    stm_jmpbuf jb;
+    tx->in_lib = true;
+    /* every nested call's stack lies below this (stm_atomically) */
+    tx->head.outer_frame = (void *)&jb;
+    tx->abort_jb = &jb;
+    /* fn and arg are not modified after this: valid after the longjmp */
+    if (STM_SETJMP(jb) != 0)
+        return outer_fast_aborted(fn, arg);
+    return outer_fast_run(tx, fn, arg);
 }
 
 const char *stm_path(void)
