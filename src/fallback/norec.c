@@ -80,6 +80,7 @@
 
 uintptr_t stm_norec_read_slow(stm_tx *tx, const stm_tvar *tv)
 {
+    stm_attempt_sync(tx); /* stm.h's inline write may have taken seq */
     struct stm_wentry *w = stm_wlog_find(&tx->wlog, tv);
     if (w != NULL)
         return w->val;

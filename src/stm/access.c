@@ -29,7 +29,8 @@ uintptr_t(stm_read)(stm_tx *tx, const stm_tvar *tv)
     }
     if (__builtin_expect(tx->mode == STM_MODE_NONE, 0))
         bad_access("stm_read", tx, tv);
-    stm_attempt_sync(tx);
+    /* an attempt whose inline write took seq fails the fast path's seq
+     * check: the slow path syncs (stm_attempt_sync) */
     return stm_norec_read(tx, tv);
 }
 
@@ -55,13 +56,18 @@ static void __attribute__((noinline)) write_slow(stm_tx *tx, stm_tvar *tv, uintp
     stm_norec_write(tx, tv, value);
 }
 
-/* (stm_write): the function, whatever stm.h may define.  The common write
- * of an unlogged serial attempt (TML's writer after its first write) is a
- * leaf (stm_norec_write_fast). */
+/* (stm_write): the function, whatever stm.h may define.  A logged NOrec
+ * attempt's write (never an inline lock: it has no undo cursor) and the
+ * common write of an unlogged one (stm_norec_write_fast, whose CAS fails
+ * if stm.h's inline write took seq already) are leaves; write_slow syncs
+ * and handles everything. */
 void(stm_write)(stm_tx *tx, stm_tvar *tv, uintptr_t value)
 {
     if (__builtin_expect(tx != NULL && tv != NULL, 1)) {
-        stm_attempt_sync(tx);
+        if (tx->mode == STM_MODE_NOREC && tx->logged) {
+            stm_norec_write(tx, tv, value);
+            return;
+        }
         if (stm_norec_write_fast(tx, tv, value))
             return;
     }

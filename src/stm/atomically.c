@@ -367,11 +367,13 @@ static void __attribute__((noinline, cold)) nested_after_longjmp(void)
 }
 
 /* A top-level transaction: start-up, misuse, the hardware path. */
-static intptr_t __attribute__((noinline)) atomically_outer(stm_fn fn, void *arg)
+/* tx: the caller's stm_tls_tx (NULL before the thread's first call) */
+static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn, void *arg)
 {
     if (fn == NULL)
         stm_fatal("stm_atomically", "NULL transaction function");
-    stm_tx *tx = stm_tx_self();
+    if (__builtin_expect(tx == NULL, 0))
+        tx = stm_tx_create();
     if (tx->head.depth != 0)
         return stm_atomically(fn, arg);
     if (__builtin_expect(tx->sites != NULL, 0))
@@ -414,25 +416,16 @@ intptr_t(stm_atomically)(stm_fn fn, void *arg)
         }
         return stm__atomically_top(tx, fn, arg);
     }
-    return atomically_outer(fn, arg);
+    return atomically_outer(tx, fn, arg);
 }
 
-/* A top-level transaction of a thread whose descriptor exists.  The
- * common software one runs outer_fast_run's attempt from the restart point
- * here (one frame: the checks, the setjmp, the call); an abort lands in
- * outer_fast_aborted, which continues on the general path.  Everything
- * else goes to atomically_outer. */
-intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
+/* The restart point of outer_fast_run's attempt, in a frame of its own
+ * (a frame with a setjmp saves every callee-saved register on entry, which
+ * the checks in stm__atomically_top should not pay for the general path).
+ * An abort lands in outer_fast_aborted, which continues on the general
+ * path. */
+static intptr_t __attribute__((noinline)) outer_fast(stm_tx *tx, stm_fn fn, void *arg)
 {
-    /* htm_enabled: false while no hardware path exists (test hooks may
-     * select the emulation's later) */
-    if (__builtin_expect(!stm_outer_fast, 0) ||
-        __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
-                          (unsigned)tx->in_lib |
-                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) !=
-                             0,
-                         0))
-        return atomically_outer(fn, arg);
     stm_jmpbuf jb;
     tx->in_lib = true;
     /* every nested call's stack lies below this (stm_atomically) */
@@ -442,6 +435,22 @@ intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
     if (STM_SETJMP(jb) != 0)
         return outer_fast_aborted(fn, arg);
     return outer_fast_run(tx, fn, arg);
+}
+
+/* A top-level transaction of a thread whose descriptor exists: the common
+ * software one takes outer_fast, everything else atomically_outer. */
+intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
+{
+    /* htm_enabled: false while no hardware path exists (test hooks may
+     * select the emulation's later) */
+    if (__builtin_expect(stm_outer_fast, 1) &&
+        __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
+                          (unsigned)tx->in_lib |
+                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
+                             0,
+                         1))
+        return outer_fast(tx, fn, arg);
+    return atomically_outer(tx, fn, arg);
 }
 
 const char *stm_path(void)
