@@ -23,6 +23,7 @@ extern __thread struct urcu_reader urcu_memb_reader STM_TLS_MODEL;
 #endif
 
 #include "attempt.h"
+#include "gate.h"
 #include "hybrid.h"
 #include "memory.h"
 #include "misuse.h"
@@ -80,6 +81,7 @@ static void attempt_leave(stm_tx *tx)
             s += STM_SEQ_STEP;
         }
         __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+        stm_gate_leave(tx);
     }
     stm_attempt_exit(tx);
 }

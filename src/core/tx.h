@@ -145,6 +145,8 @@ struct stm_tx {
     bool in_lib;
 
     bool irrevocable;         /* stm_irrevocable() was called */
+    bool gated;               /* serial: holds the serial gate (gate.h) */
+    unsigned gated_left;      /* serial attempts still to take the gate */
     bool counted_active;      /* we incremented sw_active */
     /* the attempt runs outside an RCU read-side section (no block was
      * ever retired when it began: memory.c); read by a thread retiring the
@@ -164,6 +166,8 @@ struct stm_tx {
     bool sw_adaptive;         /* contention adaptation applies */
     /* contention adaptation (atomically.c) */
     uint32_t contention;      /* average aborts per transaction, scaled */
+    uint64_t last_seq;        /* seq after this thread's last fast-path
+                                 transaction (atomically.c) */
     unsigned serial_left;     /* transactions still to start serially */
     struct stm_orelse_frame *orelse;
 

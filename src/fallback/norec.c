@@ -246,8 +246,21 @@ void stm_norec_become_serial(stm_tx *tx)
     tx->wscope = 0;
 }
 
+/* Serial attempts of a thread that found seq held take the gate for this
+ * many of its next serial attempts (gate.h); then it tries without again,
+ * so that a thread running alone pays for no gate. */
+#define STM_GATED_STREAK 64
+
 void stm_serial_begin(stm_tx *tx, bool logged)
 {
+    if (tx->gated_left == 0 && (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1))
+        tx->gated_left = STM_GATED_STREAK; /* contended */
+    if (tx->gated_left != 0) {
+        /* the gate first: waiters sleep instead of spinning on seq */
+        tx->gated_left--;
+        stm_gate_lock();
+        tx->gated = true;
+    }
     stm_attempt_enter(tx);
     for (unsigned i = 0;; i++) {
         uint64_t s = stm_seq_even();

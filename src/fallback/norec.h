@@ -6,18 +6,23 @@
 #define STM_SRC_NOREC_H
 
 #include "../core/attempt.h"
+#include "../core/gate.h"
 #include "../core/hybrid.h"
 #include "../core/tx.h"
 #include "../core/wait.h"
 
 /* Take a software attempt's snapshot (the attempt is entered).  logged:
  * keep a read log (else the attempt is unlogged, see tx.h; only when no
- * hardware path exists). */
-static inline void stm_norec_snapshot(stm_tx *tx, bool logged)
+ * hardware path exists).  Returns whether seq was held (the attempt
+ * waited: a sign of contention for the adaptation). */
+static inline bool stm_norec_snapshot(stm_tx *tx, bool logged)
 {
     tx->mode = STM_MODE_NOREC;
     tx->logged = logged;
-    uint64_t s = stm_seq_even();
+    uint64_t s = __atomic_load_n(STM_SEQ, __ATOMIC_ACQUIRE);
+    bool held = s & 1;
+    if (__builtin_expect(held, 0))
+        s = stm_wait_even(STM_SEQ);
     tx->snap = s;
     tx->hsnap = __atomic_load_n(STM_HW_COMMITS, __ATOMIC_ACQUIRE);
     /* unlogged reads may take stm.h's inline path while seq stays at s,
@@ -28,6 +33,7 @@ static inline void stm_norec_snapshot(stm_tx *tx, bool logged)
         tx->head.rsnap = s;
         stm_attempt_open_cursor(tx);
     }
+    return held;
 }
 
 /* Start a software attempt: enter it (stm_attempt_enter: sw_active, RCU
@@ -83,6 +89,7 @@ static inline bool stm_serial_commit(stm_tx *tx)
     }
     /* release: the in-place stores before the new seq */
     __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+    stm_gate_leave(tx);
     stm_attempt_exit(tx);
     return wake;
 }

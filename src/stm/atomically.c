@@ -43,13 +43,16 @@
 #include "runtime.h"
 #include "sites.h"
 
-/* After an unlogged attempt fails (a conflict, or a stm_retry that needs a
- * read set), this many of the thread's next transactions start logged:
- * under steady conflict an unlogged attempt fails at any commit anywhere,
- * and a thread that keeps blocking would run each blocking transaction
- * twice; paying for an unlogged attempt before every logged one would
- * nearly double the work.  Then it tries unlogged again, so a burst costs
- * nothing for long. */
+/* After an unlogged attempt called stm_retry (which needs a read set, so
+ * the transaction re-runs logged before it can block), this many of the
+ * thread's next transactions start logged: a thread that keeps blocking
+ * would otherwise run each blocking transaction twice.  Then it tries
+ * unlogged again, so a burst costs nothing for long.  An unlogged attempt
+ * that failed validation (a commit elsewhere) re-runs logged, but the
+ * next transactions start unlogged: tried with a streak here too, the
+ * streak made bank A=64 at 2 threads run NOrec with read logs nearly all
+ * the time (every abort started 64 logged transactions) at 5.3M/s against
+ * 10-12M/s without (bench/README.md, 0.3). */
 #define STM_LOGGED_STREAK 64
 
 /* How the next software attempt runs, after the last one was abandoned
@@ -64,10 +67,7 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
         tx->sw_serial = true;
         break;
     case STM_ABORT_VALIDATION:
-        if (!tx->sw_logged) {
-            tx->sw_logged = true;
-            tx->logged_left = STM_LOGGED_STREAK;
-        }
+        tx->sw_logged = true;
         if (++tx->sw_aborts >= stm_config()->serial_after)
             tx->sw_serial = true;
         break;
@@ -139,16 +139,23 @@ static inline void sw_commit(stm_tx *tx)
 static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
 {
     tx->head.depth = 1;
-    if (tx->sw_serial)
+    bool moved = false; /* as in outer_fast_run */
+    if (tx->sw_serial) {
         stm_serial_begin(tx, tx->sw_logged);
-    else
+    } else {
         stm_norec_begin(tx, tx->sw_logged);
+        moved = tx->snap != tx->last_seq;
+    }
     tx->in_lib = false;
     intptr_t r = tx->sw_fn(tx, tx->sw_arg);
     tx->in_lib = true;
     sw_commit(tx);
-    if (tx->sw_adaptive && __builtin_expect((tx->sw_aborts | tx->contention) != 0, 0))
-        adapt(tx, tx->sw_aborts != 0);
+    if (tx->sw_adaptive) {
+        /* seq as this commit left it, give or take a later one */
+        tx->last_seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
+        if (__builtin_expect((tx->sw_aborts | tx->contention | (uint32_t)moved) != 0, 0))
+            adapt(tx, tx->sw_aborts != 0 || moved);
+    }
     return r;
 }
 
@@ -322,7 +329,9 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
 {
     /* stm_norec_begin(tx, false) without a hardware path */
     stm_attempt_enter_nohtm(tx);
-    stm_norec_snapshot(tx, false);
+    bool waited = stm_norec_snapshot(tx, false);
+    /* another thread committed since this thread's last transaction */
+    bool moved = waited || tx->snap != tx->last_seq;
     tx->head.depth = 1;
     tx->in_lib = false;
     intptr_t r = fn(tx, arg);
@@ -333,8 +342,8 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
      * for the wake-ups.  One that did not is read-only and validated by
      * construction: nothing to do but leave. */
     bool wake = false;
+    uint64_t s = tx->snap;
     if (tx->mode == STM_MODE_SERIAL) {
-        uint64_t s = tx->snap;
         if (tx->dirty) {
             wake = stm_wait_any();
             s += STM_SEQ_STEP;
@@ -354,8 +363,15 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
     } else {
         stm_attempt_clear_unlogged(tx);
     }
-    if (__builtin_expect(tx->contention != 0, 0))
-        adapt(tx, false);
+    tx->last_seq = s;
+    /* Threads that take turns committing (seq moved since this thread's
+     * last transaction, most of the time) hand seq's cache line back and
+     * forth at every transaction, without aborting much: they run faster
+     * serially, where the gate batches them (core/gate.h).  So a moved
+     * seq counts as contention, as an abort does.  Read-mostly work sees
+     * seq move rarely (only other threads' writers move it). */
+    if (__builtin_expect((tx->contention | (uint32_t)moved) != 0, 0))
+        adapt(tx, moved);
     tx->in_lib = false;
     return r;
 }

@@ -14,9 +14,10 @@
  *     no grace period is in progress and every reader record sits in
  *     liburcu's registry.  First, because a grace period may be waiting for
  *     a reader that waits for step 2's lock to be even.
- *  2. The sequence lock is taken (even -> odd, as a serial transaction
- *     does): no software commit, serial transaction or stm_store() is in
- *     the middle of its writeback.
+ *  2. The serial gate (core/gate.h), then the sequence lock (even -> odd),
+ *     as a serial transaction takes them: no software commit, serial
+ *     transaction or stm_store() is in the middle of its writeback, and
+ *     the child does not inherit a gate that a thread it lacks held.
  *  3. The registry lock (no thread is registering with libstm or liburcu:
  *     thread.c registers and unregisters under it) and the stats locks.
  * The parent releases them all.  The child releases them too, and forgets
@@ -42,6 +43,7 @@
  */
 #include <pthread.h>
 
+#include "../core/gate.h"
 #include "../core/hybrid.h"
 #include "../core/memory.h"
 #include "../core/misuse.h"
@@ -82,6 +84,7 @@ static void fork_prepare(void)
         stm_fatal("fork", "called inside a transaction");
     stm_mem_fork_prepare();
     urcu_memb_call_rcu_before_fork();
+    stm_gate_lock(); /* before seq, as a serial transaction takes them */
     for (unsigned i = 0;; i++) {
         uint64_t s = stm_seq_even();
         if (__atomic_compare_exchange_n(STM_SEQ, &s, s + 1, false, __ATOMIC_ACQUIRE,
@@ -100,6 +103,7 @@ static void fork_parent(void)
     /* nothing was written: the old even value is still accurate, and
      * snapshots taken at it stay valid */
     __atomic_store_n(STM_SEQ, seq_at_fork, __ATOMIC_RELEASE);
+    stm_gate_unlock();
     urcu_memb_call_rcu_after_fork_parent();
     stm_mem_fork_parent();
 }
@@ -112,6 +116,8 @@ static void fork_child(void)
     __atomic_store_n(STM_SW_ACTIVE, 0, __ATOMIC_RELAXED);
     stm_wait_reset_after_fork();
     __atomic_store_n(STM_SEQ, seq_at_fork, __ATOMIC_RELEASE);
+    /* ours (prepare took it); a sleeper of the parent's is not here */
+    __atomic_store_n(&stm_gate_word, 0, __ATOMIC_RELEASE);
     urcu_memb_call_rcu_after_fork_child();
     stm_mem_fork_child();
 }
