@@ -132,12 +132,12 @@ static const struct row {
     {"STM_SERIAL_AFTER", F_SERIAL, "1", 1, NULL},
     {"STM_SERIAL_AFTER", F_SERIAL, "1000000", 1000000, NULL},
     {"STM_SERIAL_AFTER", F_SERIAL, "0", 0,
-     "libstm: warning: STM_SERIAL_AFTER=\"0\" is invalid (accepted: " NUMSER "); using the default 100\n"},
+     "libstm: warning: STM_SERIAL_AFTER=\"0\" is invalid (accepted: " NUMSER "); using the default 4\n"},
     {"STM_SERIAL_AFTER", F_SERIAL, "1000001", 0,
      "libstm: warning: STM_SERIAL_AFTER=\"1000001\" is invalid (accepted: " NUMSER
-     "); using the default 100\n"},
+     "); using the default 4\n"},
     {"STM_SERIAL_AFTER", F_SERIAL, "lots", 0,
-     "libstm: warning: STM_SERIAL_AFTER=\"lots\" is invalid (accepted: " NUMSER "); using the default 100\n"},
+     "libstm: warning: STM_SERIAL_AFTER=\"lots\" is invalid (accepted: " NUMSER "); using the default 4\n"},
     /* booleans */
     {"STM_ADAPTIVE", F_ADAPTIVE, "0", 0, NULL},
     {"STM_ADAPTIVE", F_ADAPTIVE, "1", 1, NULL},
@@ -179,7 +179,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.mode, d.mode);
     ck_assert_uint_eq(cfg.htm_retries, 5);
     ck_assert_uint_eq(cfg.htm_capacity_retries, 1);
-    ck_assert_uint_eq(cfg.serial_after, 100);
+    ck_assert_uint_eq(cfg.serial_after, 4);
     ck_assert(cfg.adaptive);
     ck_assert_uint_eq(cfg.stats, 0);
     ck_assert(!cfg.htm_force);
@@ -252,7 +252,7 @@ START_TEST(hostile_values)
     snprintf(want, sizeof want, "STM_SERIAL_AFTER=\"%.64s...\" is invalid", longv);
     ck_assert_ptr_nonnull(strstr(w, want));
     ck_assert_int_eq(check_count(w, "\n"), 2); /* one line each */
-    ck_assert_uint_eq(cfg.serial_after, 100);
+    ck_assert_uint_eq(cfg.serial_after, 4);
     free(w);
 }
 END_TEST
@@ -314,7 +314,7 @@ START_TEST(process_parses_once)
     ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "child status %d: %s",
                   r.status, r.err);
     ck_assert_str_eq(r.err, "libstm: warning: STM_SERIAL_AFTER=\"many\" is invalid (accepted: " NUMSER
-                            "); using the default 100\n");
+                            "); using the default 4\n");
 }
 END_TEST
 

@@ -123,6 +123,7 @@ void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
          * TVars" */
         stm_wait_register(tx);
     }
+    tx->abort_reads = tx->rlog.n;
     attempt_leave(tx);
     attempt_reset(tx, reason == STM_ABORT_RETRY);
     if (reason == STM_ABORT_VALIDATION)

@@ -39,7 +39,7 @@ struct stm_config {
 #define STM_CONFIG_DEFAULT_INITIALIZER                                         \
     {                                                                          \
         .mode = STM_CFG_AUTO, .htm_retries = 5, .htm_capacity_retries = 1,     \
-        .serial_after = 100, .adaptive = true, .stats = 0,                 \
+        .serial_after = 4, .adaptive = true, .stats = 0,                       \
         .htm_force = false                                                     \
     }
 

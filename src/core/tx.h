@@ -157,6 +157,7 @@ struct stm_tx {
     unsigned logged_left;
     stm_jmpbuf *abort_jb;     /* the restart point (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
+    size_t abort_reads;       /* read-log length at the last abort */
     /* run_software's state across attempts of one transaction */
     stm_fn sw_fn;
     void *sw_arg;
@@ -168,6 +169,12 @@ struct stm_tx {
     uint32_t contention;      /* average aborts per transaction, scaled */
     uint64_t last_seq;        /* seq after this thread's last fast-path
                                  transaction (atomically.c) */
+    /* transaction functions whose last run had to go serial, and how many
+     * more of their runs start serially (atomically.c, "Long readers") */
+#define STM_SERIAL_HINTS 8
+    stm_fn serial_hint[STM_SERIAL_HINTS];
+    stm_fn serial_cand[STM_SERIAL_HINTS]; /* went serial once */
+    unsigned serial_hint_left[STM_SERIAL_HINTS];
     unsigned serial_left;     /* transactions still to start serially */
     struct stm_orelse_frame *orelse;
 

@@ -55,6 +55,30 @@
  * 10-12M/s without (bench/README.md, 0.3). */
 #define STM_LOGGED_STREAK 64
 
+/* Reads after which an invalidated logged attempt re-runs serially
+ * (after_abort). */
+#define STM_LONG_READER 1024
+
+/*
+ * Long readers.  A transaction function whose runs had to go serial twice
+ * in a row (a long reader among writers, or STM_SERIAL_AFTER aborts) will
+ * most likely have to again: its next STM_SERIAL_HINT_RUNS runs start
+ * serially, skipping the attempts that would fail first (a full-sum
+ * report over 4096 TVars, among two threads that transfer, aborted about
+ * five times per report before it finished).  Twice in a row, because a
+ * long list traversal goes serial once in a while and is better off
+ * optimistic otherwise.  Remembered per thread and per function, in
+ * direct-mapped tables of STM_SERIAL_HINTS slots; after the runs it is
+ * measured again.
+ */
+#define STM_SERIAL_HINT_RUNS 64
+
+static inline unsigned serial_hint_slot(stm_fn fn)
+{
+    uintptr_t a = (uintptr_t)fn;
+    return (unsigned)((a >> 4) ^ (a >> 9)) & (STM_SERIAL_HINTS - 1);
+}
+
 /* How the next software attempt runs, after the last one was abandoned
  * (rare: out of line, so that run_software's frame stays small). */
 static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
@@ -68,8 +92,27 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
         break;
     case STM_ABORT_VALIDATION:
         tx->sw_logged = true;
-        if (++tx->sw_aborts >= stm_config()->serial_after)
+        /* A logged attempt that had read this much when a commit
+         * invalidated it is a long reader among writers: each concurrent
+         * commit costs it a revalidation of its whole log, and one that
+         * touches what it read costs it the attempt, so its next attempts
+         * rarely do better (a 4096-TVar report under 2 writing threads
+         * aborted about 4 times per report, up to STM_SERIAL_AFTER).
+         * Serially it finishes at once. */
+        if (++tx->sw_aborts >= stm_config()->serial_after ||
+            tx->abort_reads >= STM_LONG_READER) {
             tx->sw_serial = true;
+            if (tx->sw_adaptive) {
+                unsigned h = serial_hint_slot(tx->sw_fn);
+                if (tx->serial_cand[h] == tx->sw_fn) {
+                    tx->serial_hint[h] = tx->sw_fn;
+                    tx->serial_hint_left[h] = STM_SERIAL_HINT_RUNS;
+                    tx->serial_cand[h] = NULL;
+                } else {
+                    tx->serial_cand[h] = tx->sw_fn;
+                }
+            }
+        }
         break;
     case STM_ABORT_RELOG:
         tx->sw_logged = true;
@@ -151,6 +194,12 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
     tx->in_lib = true;
     sw_commit(tx);
     if (tx->sw_adaptive) {
+        /* finished without going serial: not twice in a row */
+        if (!tx->sw_serial) {
+            unsigned h = serial_hint_slot(tx->sw_fn);
+            if (tx->serial_cand[h] == tx->sw_fn)
+                tx->serial_cand[h] = NULL;
+        }
         /* seq as this commit left it, give or take a later one */
         tx->last_seq = __atomic_load_n(STM_SEQ, __ATOMIC_RELAXED);
         if (__builtin_expect((tx->sw_aborts | tx->contention | (uint32_t)moved) != 0, 0))
@@ -192,6 +241,12 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
     bool serial = start_serial;
     if (tx->serial_left != 0) {
         tx->serial_left--;
+        serial = true;
+    }
+    unsigned h = serial_hint_slot(fn);
+    if (tx->serial_hint[h] == fn) {
+        if (--tx->serial_hint_left[h] == 0)
+            tx->serial_hint[h] = NULL;
         serial = true;
     }
     tx->sw_adaptive = !__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
@@ -459,7 +514,7 @@ intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
     /* htm_enabled: false while no hardware path exists (test hooks may
      * select the emulation's later) */
-    if (__builtin_expect(stm_outer_fast, 1) &&
+    if (__builtin_expect(stm_outer_fast, 1) && tx->serial_hint[serial_hint_slot(fn)] != fn &&
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
                           (unsigned)tx->in_lib |
                           (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
