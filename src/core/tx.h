@@ -174,6 +174,7 @@ struct stm_tx {
 #define STM_SERIAL_HINTS 8
     stm_fn serial_hint[STM_SERIAL_HINTS];
     stm_fn serial_cand[STM_SERIAL_HINTS]; /* went serial once */
+    unsigned serial_hints_on;  /* non-NULL entries of serial_hint */
     unsigned serial_hint_left[STM_SERIAL_HINTS];
     unsigned serial_left;     /* transactions still to start serially */
     struct stm_orelse_frame *orelse;

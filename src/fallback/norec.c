@@ -253,7 +253,7 @@ void stm_norec_become_serial(stm_tx *tx)
 
 void stm_serial_begin(stm_tx *tx, bool logged)
 {
-    if (tx->gated_left == 0 && (__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1))
+    if (tx->gated_left == 0 && __builtin_expect(__atomic_load_n(STM_SEQ, __ATOMIC_RELAXED) & 1, 0))
         tx->gated_left = STM_GATED_STREAK; /* contended */
     if (tx->gated_left != 0) {
         /* the gate first: waiters sleep instead of spinning on seq */

@@ -105,6 +105,8 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
             if (tx->sw_adaptive) {
                 unsigned h = serial_hint_slot(tx->sw_fn);
                 if (tx->serial_cand[h] == tx->sw_fn) {
+                    if (tx->serial_hint[h] == NULL)
+                        tx->serial_hints_on++;
                     tx->serial_hint[h] = tx->sw_fn;
                     tx->serial_hint_left[h] = STM_SERIAL_HINT_RUNS;
                     tx->serial_cand[h] = NULL;
@@ -148,7 +150,9 @@ static void __attribute__((noinline, cold)) after_abort(stm_tx *tx)
 static void __attribute__((noinline)) adapt(stm_tx *tx, bool aborted)
 {
     uint32_t c = tx->contention;
-    c = c - (c >> 3) + (aborted ? STM_CONTENTION_ONE : 0);
+    /* rounded up, so that the average reaches 0 and the callers stop
+     * calling (c - c/8 stays at 7 forever) */
+    c = c - ((c + 7) >> 3) + (aborted ? STM_CONTENTION_ONE : 0);
     if (c >= STM_CONTENTION_SERIAL) {
         tx->serial_left = STM_SERIAL_STREAK; /* counted in commits_serial */
         c = 0;
@@ -243,13 +247,15 @@ static intptr_t run_software(stm_tx *tx, stm_fn fn, void *arg, bool start_serial
         tx->serial_left--;
         serial = true;
     }
+    tx->sw_adaptive = !__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
     unsigned h = serial_hint_slot(fn);
-    if (tx->serial_hint[h] == fn) {
-        if (--tx->serial_hint_left[h] == 0)
+    if (tx->serial_hints_on != 0 && tx->serial_hint[h] == fn) {
+        if (--tx->serial_hint_left[h] == 0) {
             tx->serial_hint[h] = NULL;
+            tx->serial_hints_on--;
+        }
         serial = true;
     }
-    tx->sw_adaptive = !__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED);
     if (__builtin_expect(mode >= STM_CFG_SERIAL, 0)) {
         /* STM_MODE=serial: all serial; STM_MODE=norec: NOrec, logged */
         tx->sw_adaptive = false;
@@ -514,7 +520,8 @@ intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
     /* htm_enabled: false while no hardware path exists (test hooks may
      * select the emulation's later) */
-    if (__builtin_expect(stm_outer_fast, 1) && tx->serial_hint[serial_hint_slot(fn)] != fn &&
+    if (__builtin_expect(stm_outer_fast, 1) &&
+        (tx->serial_hints_on == 0 || tx->serial_hint[serial_hint_slot(fn)] != fn) &&
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
                           (unsigned)tx->in_lib |
                           (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
