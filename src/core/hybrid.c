@@ -1,4 +1,5 @@
 #include <sched.h>
+#include <stdbool.h>
 
 #include "hybrid.h"
 #include "spin.h"
@@ -11,14 +12,30 @@ struct stm__clock stm__clock;
  * undo cursor is open, so both inline paths call the library */
 const struct stm_tx_head stm__no_tx = {.rsnap = STM_RSNAP_SLOW};
 
+uint32_t stm_starving;
+
 uint64_t stm_wait_even(const uint64_t *word)
 {
+    bool announced = false;
     for (unsigned i = 0;; i++) {
         uint64_t s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-        if (!(s & 1))
+        if (!(s & 1)) {
+            if (announced)
+                __atomic_fetch_sub(&stm_starving, 1, __ATOMIC_RELEASE);
             return s;
+        }
+        if (i == STM_STARVE_AFTER && word == STM_SEQ) {
+            __atomic_fetch_add(&stm_starving, 1, __ATOMIC_RELAXED);
+            announced = true;
+        }
         stm_backoff(i);
     }
+}
+
+void stm_wait_not_starving(void)
+{
+    for (unsigned i = 0; __atomic_load_n(&stm_starving, __ATOMIC_ACQUIRE) != 0; i++)
+        stm_backoff(i);
 }
 
 void stm_hybrid_set_counters(uint64_t seq, uint64_t hw_commits)

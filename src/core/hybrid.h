@@ -53,6 +53,18 @@ extern struct stm_hybrid stm_hybrid;
  * (oversubscription must not collapse throughput). */
 uint64_t stm_wait_even(const uint64_t *word);
 
+/* Fairness for waiters on seq.  Unlogged writers hold seq from their first
+ * write to their commit and take it again at once, so a thread waiting
+ * for it to be even can starve: under valgrind, which runs one thread at
+ * a time and switched mostly while a writer held seq, a long reader among
+ * a writer's tight loop waited for minutes.  A waiter that has waited
+ * STM_STARVE_AFTER rounds counts itself in stm_starving until it sees seq
+ * even, and new software attempts wait (before their snapshot, holding
+ * nothing) while the count is not zero. */
+#define STM_STARVE_AFTER 256
+extern uint32_t stm_starving;
+void stm_wait_not_starving(void);
+
 static inline uint64_t stm_seq_even(void)
 {
     uint64_t s = __atomic_load_n(STM_SEQ, __ATOMIC_ACQUIRE);

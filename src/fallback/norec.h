@@ -19,6 +19,8 @@ static inline bool stm_norec_snapshot(stm_tx *tx, bool logged)
 {
     tx->mode = STM_MODE_NOREC;
     tx->logged = logged;
+    if (__builtin_expect(__atomic_load_n(&stm_starving, __ATOMIC_RELAXED) != 0, 0))
+        stm_wait_not_starving(); /* hybrid.h */
     uint64_t s = __atomic_load_n(STM_SEQ, __ATOMIC_ACQUIRE);
     bool held = s & 1;
     if (__builtin_expect(held, 0))
