@@ -114,6 +114,9 @@ static void fork_child(void)
     /* this thread is outside any transaction (prepare checked): every
      * remaining count belonged to threads that are gone */
     __atomic_store_n(STM_SW_ACTIVE, 0, __ATOMIC_RELAXED);
+    /* threads of the parent that waited for seq (prepare held it) may have
+     * counted themselves starving; none of them is here */
+    __atomic_store_n(&stm_starving, 0, __ATOMIC_RELAXED);
     stm_wait_reset_after_fork();
     __atomic_store_n(STM_SEQ, seq_at_fork, __ATOMIC_RELEASE);
     /* ours (prepare took it); a sleeper of the parent's is not here */
