@@ -149,7 +149,9 @@ void stm_attempt_committed_slow(stm_tx *tx, bool wake)
         stm_mem_commit(tx);
     if (wake) {
         /* a NOrec writer's addresses are in its write log, a serial one's
-         * in its undo log (the other one is empty) */
+         * in its undo log (the other one is empty; stm.h's inline writes
+         * appended to the undo log through the cursor) */
+        stm_ulog_settle(tx);
         stm_wake_wlog(tx, &tx->wlog);
         stm_wake_wlog(tx, &tx->ulog);
     }

@@ -71,15 +71,6 @@ static inline void stm_attempt_sync(stm_tx *tx)
     }
 }
 
-/* The undo cursor of stm.h's inline write, opened for an unlogged attempt
- * (its first inline write takes seq), when the undo log has room. */
-static inline void stm_attempt_open_cursor(stm_tx *tx)
-{
-    struct stm_wentry *e = tx->ulog.e;
-    tx->head.ucur = (struct stm__undo *)(void *)e;
-    tx->head.uend = (struct stm__undo *)(void *)(e + tx->ulog.cap);
-}
-
 /* Undo stm_attempt_enter.  The seq lock must already be released. */
 static inline void stm_attempt_exit(stm_tx *tx)
 {

@@ -287,12 +287,14 @@ static inline void stm_ulog_push(struct stm_wlog *u, stm_tvar *tv, uintptr_t old
     u->n++;
 }
 
-/* stm.h's inline write appends to the undo log of an unlogged serial
- * attempt through head.ucur (up to head.uend), without the library; while
- * the cursor is open, ulog.n is stale.  The library opens it after a write
- * of its own (the first write takes seq: stm_norec_write_fast) and settles
- * it (ulog.n from the cursor, cursor closed) before anything else looks at
- * the undo log: commit, abort, stm_or_else, a write that needs room.
+/* stm.h's inline write appends to the undo log of an unlogged attempt
+ * through head.ucur (up to head.uend), without the library (its first
+ * write takes seq); while the cursor is open, ulog.n is stale.  The
+ * library opens it (stm_ulog_open, from ulog.n) at an unlogged NOrec
+ * attempt's begin and after a write of its own, and settles it (ulog.n
+ * from the cursor, cursor closed) before anything else looks at the undo
+ * log: the wake-ups after a commit, abort, stm_or_else, a write that needs
+ * room.  The clean-up after a commit closes it.
  * Entries are struct stm_wentry here, struct stm__undo in stm.h: the same
  * two words. */
 static inline void stm_ulog_settle(stm_tx *tx)

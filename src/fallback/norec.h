@@ -33,7 +33,7 @@ static inline bool stm_norec_snapshot(stm_tx *tx, bool logged)
         tx->head.rsnap = STM_RSNAP_SLOW;
     } else {
         tx->head.rsnap = s;
-        stm_attempt_open_cursor(tx);
+        stm_ulog_open(tx); /* empty: the first inline write takes seq */
     }
     return held;
 }
@@ -76,21 +76,30 @@ static inline bool stm_norec_commit(stm_tx *tx)
  * unlogged serial reads take stm.h's inline path. */
 void stm_serial_begin(stm_tx *tx, bool logged);
 
-static inline bool stm_serial_commit(stm_tx *tx)
+/* Release seq after a serial attempt's body: to a new value if it wrote.  Sets *wake if anyone waits in stm_retry (the
+ * waiters of the undo log's addresses are woken after the release, by
+ * stm_attempt_committed_slow).  Returns the value seq was left at. */
+static inline uint64_t stm_serial_release(stm_tx *tx, bool *wake)
 {
-    bool wake = false;
-    stm_ulog_settle(tx);
     uint64_t s = tx->snap;
     if (tx->dirty) {
         /* a new value even if an orElse undid every write: see
          * attempt_leave (attempt.c) */
-        /* after the CAS that took seq (see the essay); the waiters of
-         * the undo log's addresses are woken after the release */
-        wake = stm_wait_any();
+        /* after the CAS that took seq (see the essay) */
+        *wake = stm_wait_any();
         s += STM_SEQ_STEP;
     }
     /* release: the in-place stores before the new seq */
     __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+    return s;
+}
+
+/* stm_serial_release, the gate (an unlogged first attempt, which takes seq
+ * with its first write, never holds it) and the attempt's exit. */
+static inline bool stm_serial_commit(stm_tx *tx)
+{
+    bool wake = false;
+    stm_serial_release(tx, &wake);
     stm_gate_leave(tx);
     stm_attempt_exit(tx);
     return wake;
@@ -211,8 +220,8 @@ static inline bool stm_norec_write_fast(stm_tx *tx, stm_tvar *tv, uintptr_t v)
         return false;
     struct stm_wlog *u = &tx->ulog;
     if (tx->mode == STM_MODE_NOREC) {
-        /* an unlogged NOrec attempt has not written: its undo log is empty
-         * and its cursor closed */
+        /* an unlogged NOrec attempt has not written: its undo log is
+         * empty */
         if (__builtin_expect(u->cap == 0, 0))
             return false;
         uint64_t s = tx->snap;
@@ -226,9 +235,8 @@ static inline bool stm_norec_write_fast(stm_tx *tx, stm_tvar *tv, uintptr_t v)
         e->addr = tv;
         e->val = __atomic_load_n(&tv->word, __ATOMIC_RELAXED);
         __atomic_store_n(&tv->word, v, __ATOMIC_RELAXED);
-        /* stm.h's inline write takes the next ones (ulog.n stays stale) */
-        tx->head.ucur = (struct stm__undo *)(void *)(e + 1);
-        tx->head.uend = (struct stm__undo *)(void *)(e + u->cap);
+        u->n = 1;
+        stm_ulog_open(tx); /* stm.h's inline write takes the next ones */
         return true;
     }
     if (tx->mode != STM_MODE_SERIAL)

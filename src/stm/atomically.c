@@ -399,17 +399,12 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
     tx->in_lib = true;
     stm_attempt_sync(tx);
     /* An unlogged attempt that wrote holds seq (TML's writer, or
-     * stm_irrevocable): stm_serial_commit, with the undo log settled only
-     * for the wake-ups.  One that did not is read-only and validated by
-     * construction: nothing to do but leave. */
+     * stm_irrevocable): stm_serial_commit's release.  One that did not is
+     * read-only and validated by construction: nothing to do but leave. */
     bool wake = false;
     uint64_t s = tx->snap;
     if (tx->mode == STM_MODE_SERIAL) {
-        if (tx->dirty) {
-            wake = stm_wait_any();
-            s += STM_SEQ_STEP;
-        }
-        __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+        s = stm_serial_release(tx, &wake);
         if (tx->tml)
             STM_STAT_INC(tx, commits_stm);
         else
@@ -418,12 +413,10 @@ static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, 
         STM_STAT_INC(tx, commits_stm);
     }
     stm_attempt_exit_nohtm(tx);
-    if (__builtin_expect((tx->allocs.n | tx->frees.n | (size_t)wake) != 0, 0)) {
-        stm_ulog_settle(tx);
+    if (__builtin_expect((tx->allocs.n | tx->frees.n | (size_t)wake) != 0, 0))
         stm_attempt_committed_slow(tx, wake);
-    } else {
+    else
         stm_attempt_clear_unlogged(tx);
-    }
     tx->last_seq = s;
     /* Threads that take turns committing (seq moved since this thread's
      * last transaction, most of the time) hand seq's cache line back and
