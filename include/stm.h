@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define STM_VERSION_MAJOR 0
-#define STM_VERSION_MINOR 3
+#define STM_VERSION_MINOR 4
 #define STM_VERSION_PATCH 0
 
 /* The per-thread transaction descriptor; opaque. */
@@ -96,11 +96,13 @@ STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
  *    (2 mod 4) whenever the inline read must not be used: outside a
  *    transaction, on a path that logs its reads.
  *  - Nested stm_atomically: the calling thread's descriptor is the
- *    exported thread-local stm__self (NULL before the thread's first
- *    transaction).  While its `depth` is set, a call joins the running
- *    transaction by calling fn directly, provided the stack pointer lies
- *    below `outer_frame` (else the enclosing body was left by longjmp,
- *    which the library reports).
+ *    exported thread-local stm__self (&stm__no_tx before the thread's
+ *    first transaction, never NULL).  `outer_frame` is the outermost stm_atomically's stack
+ *    pointer while a transaction runs and NULL outside one: a call whose
+ *    stack pointer lies below it joins the running transaction by calling
+ *    fn directly.  Every other call goes to stm__atomically_enter, which
+ *    starts a transaction or (depth set: the enclosing body was left by
+ *    longjmp) reports the misuse.  `lib_private` is the library's.
  *  - Write: while `ucur` != `uend`, the attempt may write in place: if
  *    rsnap is even (its first write) it takes the clock by moving it from
  *    rsnap to rsnap + 1, as the library's own first write would, and sets
@@ -115,7 +117,7 @@ STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
  * whose head or clock changes layout or meaning changes its soname.
  * Define STM_NO_INLINE before including stm.h to call the library for
  * every access and every stm_atomically. */
-#define STM_TX_HEAD_VERSION 2
+#define STM_TX_HEAD_VERSION 3
 struct stm__undo {
     stm_tvar *tv;
     uintptr_t old;
@@ -123,8 +125,9 @@ struct stm__undo {
 struct stm_tx_head {
     uint64_t rsnap;
     struct stm__undo *ucur, *uend;
-    void *outer_frame; /* the outermost stm_atomically's frame */
+    void *outer_frame; /* the outermost stm_atomically's stack; NULL outside */
     unsigned depth;    /* 1 inside a transaction, 0 outside */
+    unsigned char lib_private[4];
 };
 struct stm__clock {
     uint64_t seq; /* odd while a writer writes back; internal */
@@ -141,8 +144,11 @@ extern STM_API struct stm__clock stm__clock;
 extern STM_API const struct stm_tx_head stm__no_tx;
 #if defined(__GNUC__)
 extern STM_API __thread stm_tx *stm__self;
-/* stm_atomically outside a transaction, for the inline one: tx is the
- * caller's stm__self, not NULL, fn not NULL. */
+/* stm_atomically where the inline one cannot join: tx is the caller's
+ * stm__self (&stm__no_tx before its first transaction), fn not NULL, and the stack pointer is not below
+ * tx's outer_frame.  (stm__atomically_top, the same outside a
+ * transaction, serves programs built with head version 2.) */
+STM_API intptr_t stm__atomically_enter(stm_tx *tx, stm_fn fn, void *arg);
 STM_API intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg);
 /* The stack pointer (the library compares it with outer_frame too). */
 static inline uintptr_t stm__stack_pointer(void)
@@ -218,13 +224,12 @@ call:
 }
 static inline intptr_t stm__atomically_inline(stm_fn fn, void *arg)
 {
-    stm_tx *tx = stm__self;
-    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
+    stm_tx *tx = stm__self; /* never NULL */
+    if (__builtin_expect(fn != NULL, 1)) {
         const struct stm_tx_head *h = (const struct stm_tx_head *)(const void *)tx;
-        if (h->depth == 0)
-            return stm__atomically_top(tx, fn, arg);
-        if (__builtin_expect(stm__stack_pointer() < (uintptr_t)h->outer_frame, 1))
+        if (stm__stack_pointer() < (uintptr_t)h->outer_frame)
             return fn(tx, arg);
+        return stm__atomically_enter(tx, fn, arg);
     }
     return stm_atomically(fn, arg);
 }

@@ -281,6 +281,103 @@ START_TEST(nested_joins)
 }
 END_TEST
 
+/* ---- before a thread's first call, and outer_frame around a body ----- */
+
+static void *fresh_thread(void *arg)
+{
+    uintptr_t *out = arg;
+    /* no descriptor yet: the pointer is stm__no_tx's, never NULL, and
+     * its head sends every inline call to the library */
+    out[0] = stm__self == (stm_tx *)(void *)&stm__no_tx;
+    out[1] = head(stm__self)->outer_frame == NULL && head(stm__self)->depth == 0;
+    out[2] = (uintptr_t)stm_atomically(two_writes, NULL); /* creates it */
+    out[3] = stm__self != (stm_tx *)(void *)&stm__no_tx && head(stm__self)->outer_frame == NULL;
+    return NULL;
+}
+
+START_TEST(fresh_thread_has_no_descriptor)
+{
+    uintptr_t out[4] = {0, 0, 99, 0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fresh_thread, out), 0);
+    pthread_join(t, NULL);
+    ck_assert_uint_eq(out[0], 1);
+    ck_assert_uint_eq(out[1], 1);
+    ck_assert_uint_eq(out[2], 0);
+    ck_assert_uint_eq(out[3], 1);
+}
+END_TEST
+
+static intptr_t frame_seen(stm_tx *tx, void *arg)
+{
+    char here;
+    uintptr_t *out = arg;
+    out[0] = (uintptr_t)head(tx)->outer_frame;
+    out[1] = (uintptr_t)&here;
+    attempts++;
+    uintptr_t v = stm_read(tx, &a);
+    if (attempts == 1)
+        store_from_other_thread(&c, 6); /* the CAS below fails: resumed */
+    stm_write(tx, &b, v);
+    return 1;
+}
+
+START_TEST(outer_frame_only_inside)
+{
+    uintptr_t out[2] = {0, 0};
+    attempts = 0;
+    ck_assert_int_eq(stm_atomically(frame_seen, out), 1);
+    ck_assert_int_eq(attempts, 2);
+    /* the last attempt's: set, above the body's locals */
+    ck_assert_uint_ne(out[0], 0);
+    ck_assert_uint_gt(out[0], out[1]);
+    ck_assert_ptr_null(head(stm__self)->outer_frame);
+    ck_assert_uint_eq(head(stm__self)->depth, 0);
+}
+END_TEST
+
+/* ---- an aborted first attempt gives the caller its registers back ---- */
+
+static uint64_t opaque(uint64_t x)
+{
+    __asm__("" : "+r"(x));
+    return x;
+}
+
+static intptr_t abort_once(stm_tx *tx, void *arg)
+{
+    (void)arg;
+    attempts++;
+    uintptr_t v = stm_read(tx, &a);
+    if (attempts == 1)
+        store_from_other_thread(&c, 7);
+    stm_write(tx, &b, v + 1);
+    return (intptr_t)v;
+}
+
+/* Values live across the call sit in callee-saved registers (six on
+ * x86-64); the abort's resume must restore the caller's, not the body's. */
+static __attribute__((noinline)) uint64_t live_across(uint64_t seed)
+{
+    uint64_t v0 = opaque(seed), v1 = opaque(seed * 3), v2 = opaque(seed * 5),
+             v3 = opaque(seed * 7), v4 = opaque(seed * 11), v5 = opaque(seed * 13);
+    intptr_t r = stm_atomically(abort_once, NULL);
+    return opaque(v0) + 2 * opaque(v1) + 3 * opaque(v2) + 4 * opaque(v3) + 5 * opaque(v4) +
+           6 * opaque(v5) + (uint64_t)r;
+}
+
+START_TEST(abort_restores_callers_registers)
+{
+    attempts = 0;
+    stm_store(&a, 10);
+    uint64_t seed = 1000003;
+    uint64_t want = seed * (1 + 2 * 3 + 3 * 5 + 4 * 7 + 5 * 11 + 6 * 13) + 10;
+    ck_assert_uint_eq(live_across(seed), want);
+    ck_assert_int_eq(attempts, 2);
+    ck_assert_uint_eq(stm_load(&b), 11);
+}
+END_TEST
+
 /* ---- misuse through the inline paths is reported by the library ------ */
 
 static void read_null_tx(void *arg)
@@ -351,6 +448,9 @@ int main(void)
     tcase_add_test(tc, irrevocable_and_inline_writes);
     tcase_add_test(tc, retry_after_inline_write);
     tcase_add_test(tc, nested_joins);
+    tcase_add_test(tc, fresh_thread_has_no_descriptor);
+    tcase_add_test(tc, outer_frame_only_inside);
+    tcase_add_test(tc, abort_restores_callers_registers);
     tcase_add_test(tc, misuse_reported);
     suite_add_tcase(s, tc);
     return check_run_suite(s);

@@ -29,7 +29,7 @@ extern __thread struct urcu_reader urcu_memb_reader STM_TLS_MODEL;
 #include "misuse.h"
 #include "wait.h"
 
-STM_API __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
+STM_API __thread stm_tx *stm_tls_tx STM_TLS_MODEL = STM_NO_DESC;
 
 void stm_attempt_enter_slow(stm_tx *tx)
 {
@@ -129,6 +129,8 @@ void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason)
     if (reason == STM_ABORT_VALIDATION)
         STM_STAT_INC(tx, aborts_stm);
     tx->abort_reason = (int)reason;
+    if (tx->abort_jb == NULL)
+        stm_fast_resume(tx); /* the top-level fast path's (atomically.c) */
     STM_LONGJMP(*tx->abort_jb);
 }
 
@@ -138,6 +140,7 @@ void stm_tx_leave_for_exit(stm_tx *tx)
         attempt_leave(tx);
     attempt_reset(tx, false);
     tx->head.depth = 0;
+    tx->head.outer_frame = NULL;
 }
 
 void stm_attempt_committed_slow(stm_tx *tx, bool wake)

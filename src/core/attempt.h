@@ -86,6 +86,9 @@ static inline void stm_attempt_exit(stm_tx *tx)
  * serial; the read-side section; sw_active), undo its side effects and
  * longjmp to the front's restart point (tx->abort_jb) with `reason`. */
 __attribute__((noreturn)) void stm_tx_abort(stm_tx *tx, enum stm_abort_reason reason);
+/* Where stm_tx_abort goes when abort_jb is NULL: back to the top-level
+ * fast path's entry with its caller's registers (src/stm/atomically.c). */
+__attribute__((noreturn)) void stm_fast_resume(stm_tx *tx);
 
 /* The descriptor back to "no transaction" after a commit. */
 static inline void stm_attempt_clear_committed(stm_tx *tx)

@@ -2,6 +2,7 @@
 #ifndef STM_SRC_CONFIG_H
 #define STM_SRC_CONFIG_H
 
+#include "hidden.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,7 +61,7 @@ bool stm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* The process configuration, parsed from getenv() on first use.  Inline:
  * the transaction paths read it on every transaction. */
-extern const struct stm_config *stm_config_ready;
+extern STM_HIDDEN const struct stm_config *stm_config_ready;
 const struct stm_config *stm_config_load(void);
 
 static inline const struct stm_config *stm_config(void)

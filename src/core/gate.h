@@ -13,13 +13,14 @@
 #ifndef STM_SRC_GATE_H
 #define STM_SRC_GATE_H
 
+#include "hidden.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "tx.h"
 
 /* 0 free, 1 held, 2 held and somebody may sleep */
-extern uint32_t stm_gate_word;
+extern STM_HIDDEN uint32_t stm_gate_word;
 
 void stm_gate_lock_slow(void);
 void stm_gate_wake(void);

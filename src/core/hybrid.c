@@ -5,12 +5,17 @@
 #include "spin.h"
 
 struct stm_hybrid stm_hybrid;
+bool stm_fast_ok;
 /* exported (stm.h): default visibility, so the library reaches it through
  * its GOT and sees the program's copy if the program has a copy relocation */
 struct stm__clock stm__clock;
 /* stm.h's head for a NULL descriptor: rsnap never equals the clock and no
- * undo cursor is open, so both inline paths call the library */
-const struct stm_tx_head stm__no_tx = {.rsnap = STM_RSNAP_SLOW};
+ * undo cursor is open, so both inline paths call the library.  Also the
+ * thread-local descriptor pointer's value before the thread has a
+ * descriptor (STM_NO_DESC, tx.h): outer_frame NULL sends the inline
+ * stm_atomically to stm__atomically_enter, whose entry check fails on
+ * lib_private[1] (STM_FAST_OFF). */
+const struct stm_tx_head stm__no_tx = {.rsnap = STM_RSNAP_SLOW, .lib_private = {0, 1, 0, 0}};
 
 uint32_t stm_starving;
 

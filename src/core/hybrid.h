@@ -18,6 +18,7 @@
 #ifndef STM_SRC_HYBRID_H
 #define STM_SRC_HYBRID_H
 
+#include "hidden.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,7 +40,12 @@ struct stm_hybrid {
     _Alignas(STM_CACHELINE) bool htm_enabled;
 };
 
-extern struct stm_hybrid stm_hybrid;
+extern STM_HIDDEN struct stm_hybrid stm_hybrid;
+
+/* Whether the front's top-level software fast path may run: STM_MODE auto
+ * or stm, and no hardware path (set with htm_enabled: before any
+ * transaction runs, or while none runs: tests). */
+extern STM_HIDDEN bool stm_fast_ok;
 
 #define STM_SEQ (&stm__clock.seq)
 #define STM_SEQ_STEP 4
@@ -62,7 +68,7 @@ uint64_t stm_wait_even(const uint64_t *word);
  * even, and new software attempts wait (before their snapshot, holding
  * nothing) while the count is not zero. */
 #define STM_STARVE_AFTER 256
-extern uint32_t stm_starving;
+extern STM_HIDDEN uint32_t stm_starving;
 void stm_wait_not_starving(void);
 
 static inline uint64_t stm_seq_even(void)

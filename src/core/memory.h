@@ -5,6 +5,7 @@
 #ifndef STM_SRC_MEMORY_H
 #define STM_SRC_MEMORY_H
 
+#include "hidden.h"
 #include "tx.h"
 
 /* ThreadSanitizer cannot see the ordering liburcu provides: its grace
@@ -79,7 +80,7 @@ void stm_mem_release_begin(void);
  * for reclamation.  The first retire turns it on and waits for the
  * attempts that began without one (memory.c).  Read relaxed by
  * stm_attempt_enter. */
-extern bool stm_mem_rcu_on;
+extern STM_HIDDEN bool stm_mem_rcu_on;
 
 /* Set by the front at start-up (src/stm/thread.c owns the thread
  * registry): wait until busy(tx) is false for every other live

@@ -110,6 +110,18 @@ struct stm_tx {
      * alone), 0 outside; head.outer_frame: the outermost stm_atomically's
      * frame (misuse detection, below) */
     struct stm_tx_head head;
+    /* The x86-64 top-level fast path's restart point (atomically.c,
+     * fast_x86_64.c): the caller's callee-saved registers, fn and arg
+     * (its stack pointer is head.outer_frame).  Fixed offsets: assembly
+     * reads them. */
+    struct stm_fast_ctx {
+        void *rbx, *rbp, *r12, *r13, *r14, *r15;
+        stm_fn fn;
+        void *arg;
+    } fctx;
+    /* the restart point (STM_SETJMP); NULL (outside sw_frame and
+     * outer_fast): fctx's */
+    stm_jmpbuf *abort_jb;
     /* hot: touched by every access */
     int mode;                 /* enum stm_mode */
     /* NOrec: this attempt logs its reads.  An unlogged attempt (only when
@@ -138,12 +150,6 @@ struct stm_tx {
      * counts as a software one */
     bool tml;
 
-    /* misuse detection (stm_atomically, stm_store): set while libstm's own
-     * code runs in this thread, outside transaction bodies, so that a
-     * signal handler calling in is caught (head.outer_frame catches a
-     * nested call made after a body was left by longjmp) */
-    bool in_lib;
-
     bool irrevocable;         /* stm_irrevocable() was called */
     bool gated;               /* serial: holds the serial gate (gate.h) */
     unsigned gated_left;      /* serial attempts still to take the gate */
@@ -155,7 +161,6 @@ struct stm_tx {
     /* transactions of this thread that still start logged because an
      * unlogged first attempt failed recently (atomically.c) */
     unsigned logged_left;
-    stm_jmpbuf *abort_jb;     /* the restart point (STM_SETJMP) */
     int abort_reason;         /* enum stm_abort_reason of the last abort */
     size_t abort_reads;       /* read-log length at the last abort */
     /* run_software's state across attempts of one transaction */
@@ -201,12 +206,62 @@ struct stm_tx {
     void *rcu_reader;         /* this thread's liburcu reader record (fork.c) */
 };
 
+/* head.lib_private, the library's bytes of the ABI head:
+ * STM_IN_LIB: misuse detection (stm_atomically, stm_store): set while
+ * libstm's own code runs in this thread, outside transaction bodies, so
+ * that a signal handler calling in is caught (head.outer_frame catches a
+ * nested call made after a body was left by longjmp).
+ * STM_FAST_OFF: set while the thread's next top-level transaction must
+ * look at more than the fast path's entry checks (a streak, a serial
+ * hint, per-site statistics: stm__atomically_top).
+ * With head.depth they make one 8-byte word that is 0 exactly when a
+ * top-level call may take the fast path's entry (fast_x86_64.c). */
+#define STM_IN_LIB(tx) ((tx)->head.lib_private[0])
+#define STM_FAST_OFF(tx) ((tx)->head.lib_private[1])
+#define STM_TX_OFF_DEPTH 32
+#define STM_STR_(x) #x
+#define STM_STR(x) STM_STR_(x)
+/* atomically.c's assembly restart point: x86-64 ELF, without shadow
+ * stacks (__CET__) and sanitizers (their longjmp interceptors) */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(STM_SANITIZED) && !defined(__CET__)
+#define STM_FAST_ASM 1
+#else
+#define STM_FAST_ASM 0
+#endif
+#define STM_TX_OFF_FCTX 40
+#define STM_TX_OFF_ABORT_JB 104
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(offsetof(struct stm_tx, head.outer_frame) == 24 &&
+                   offsetof(struct stm_tx, head.depth) == STM_TX_OFF_DEPTH &&
+                   offsetof(struct stm_tx, head.lib_private) == STM_TX_OFF_DEPTH + 4 &&
+                   offsetof(struct stm_tx, fctx) == STM_TX_OFF_FCTX &&
+                   offsetof(struct stm_tx, abort_jb) == STM_TX_OFF_ABORT_JB,
+               "fast_x86_64.c's offsets");
+#endif
+
+/* STM_FAST_OFF from the fields it summarizes (wherever they may have
+ * changed: the end of a top-level transaction on the general path, a
+ * descriptor's creation, a streak's start) */
+static inline void stm_fast_recheck(stm_tx *tx)
+{
+    STM_FAST_OFF(tx) =
+        ((uintptr_t)tx->sites | tx->serial_left | tx->logged_left | tx->serial_hints_on) != 0;
+}
+
 /* Count one event in this thread's stats: only the owner writes, others read
- * relaxed in stm_stats_get(), so a plain load + relaxed store suffices. */
+ * relaxed in stm_stats_get(), so a plain load + relaxed store suffices.
+ * On x86-64 one add to memory does both (its store is one aligned 8-byte
+ * write, which a reader sees whole); compilers do not fuse the atomic
+ * pair into it.  Sanitizers see the pair. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(STM_SANITIZED)
+#define STM_STAT_ADD(tx, field, v)                                             \
+    __asm__("addq %1, %0" : "+m"((tx)->stats.field) : "er"((uint64_t)(v)))
+#else
 #define STM_STAT_ADD(tx, field, v)                                             \
     __atomic_store_n(&(tx)->stats.field,                                       \
                      __atomic_load_n(&(tx)->stats.field, __ATOMIC_RELAXED) + (v), \
                      __ATOMIC_RELAXED)
+#endif
 #define STM_STAT_INC(tx, field) STM_STAT_ADD(tx, field, 1)
 
 /* TLS model of libstm's thread-local words (this descriptor, and the
@@ -225,10 +280,11 @@ struct stm_tx {
 #define STM_TLS_MODEL
 #endif
 
-/* This thread's descriptor, NULL until the front creates it on the
- * thread's first use (stm_tx_self, src/stm/runtime.h).  Exported as
- * stm__self for stm.h's inline nested stm_atomically.  Defined in
- * attempt.c. */
+/* This thread's descriptor, STM_NO_DESC until the front creates it on
+ * the thread's first use (stm_tx_self, src/stm/runtime.h) and after its
+ * thread-exit destructor.  Exported as stm__self for stm.h's inline
+ * stm_atomically, which so needs no NULL test.  Defined in attempt.c. */
+#define STM_NO_DESC ((stm_tx *)(void *)&stm__no_tx) /* only its head exists */
 #define stm_tls_tx stm__self
 extern __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
 

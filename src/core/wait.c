@@ -463,6 +463,7 @@ static void wait_cancelled(void *arg)
     unregister();
     tx->rlog.n = 0;
     tx->head.depth = 0;
+    tx->head.outer_frame = NULL;
 }
 
 void stm_wait_for_change(stm_tx *tx)

@@ -5,6 +5,7 @@
 #ifndef STM_SRC_WAIT_H
 #define STM_SRC_WAIT_H
 
+#include "hidden.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +27,7 @@ struct stm_waitq {
      * Written by waiters (rare), read by writers that saw waiters != 0. */
     _Alignas(STM_CACHELINE) uint64_t count[STM_WAIT_BUCKETS];
 };
-extern struct stm_waitq stm_waitq;
+extern STM_HIDDEN struct stm_waitq stm_waitq;
 
 #define STM_WAIT_COARSE_ONE (1ull << 32)
 

@@ -40,6 +40,10 @@ static void set_backend(int b)
     stm_htm_backend = b;
     /* before any transaction runs (or while none runs: tests) */
     __atomic_store_n(&stm_hybrid.htm_enabled, b != STM_HTM_NONE, __ATOMIC_SEQ_CST);
+    int mode = stm_config()->mode;
+    __atomic_store_n(&stm_fast_ok,
+                     b == STM_HTM_NONE && (mode == STM_CFG_AUTO || mode == STM_CFG_STM),
+                     __ATOMIC_SEQ_CST);
 }
 
 void stm_htm_init(const struct stm_config *cfg)

@@ -7,6 +7,7 @@
 #ifndef STM_SRC_HTM_H
 #define STM_SRC_HTM_H
 
+#include "../core/hidden.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,7 +21,7 @@ enum stm_htm_backend {
 };
 
 /* Set once by stm_htm_init() before any transaction runs. */
-extern int stm_htm_backend;
+extern STM_HIDDEN int stm_htm_backend;
 
 /* Why a hardware attempt ended: RTM and POWER statuses both map here. */
 enum stm_htm_cause {

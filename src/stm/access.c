@@ -107,16 +107,16 @@ void stm_store(stm_tvar *tv, uintptr_t v)
     if (tv == NULL)
         stm_fatal("stm_store", "NULL TVar");
     stm_tx *tx = stm_tx_self();
-    if (tx->in_lib)
+    if (STM_IN_LIB(tx))
         stm_fatal("stm_store", "called from a signal handler that interrupted libstm "
                                "in this thread (not async-signal-safe)");
     if (tx->head.depth != 0)
         stm_fatal("stm_store", "called inside a transaction; use stm_write()");
     /* the store holds seq odd: see stm_atomically */
-    tx->in_lib = true;
+    STM_IN_LIB(tx) = true;
     if (stm_norec_store(tv, v))
         stm_wake_addrs(tx, &tv, 1);
-    tx->in_lib = false;
+    STM_IN_LIB(tx) = false;
 }
 
 void stm_irrevocable(stm_tx *tx)

@@ -28,6 +28,7 @@
  */
 #include <setjmp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/attempt.h"
 #include "../core/config.h"
@@ -155,6 +156,7 @@ static void __attribute__((noinline)) adapt(stm_tx *tx, bool aborted)
     c = c - ((c + 7) >> 3) + (aborted ? STM_CONTENTION_ONE : 0);
     if (c >= STM_CONTENTION_SERIAL) {
         tx->serial_left = STM_SERIAL_STREAK; /* counted in commits_serial */
+        STM_FAST_OFF(tx) = 1;
         c = 0;
     }
     tx->contention = c;
@@ -193,9 +195,9 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
         stm_norec_begin(tx, tx->sw_logged);
         moved = tx->snap != tx->last_seq;
     }
-    tx->in_lib = false;
+    STM_IN_LIB(tx) = false;
     intptr_t r = tx->sw_fn(tx, tx->sw_arg);
-    tx->in_lib = true;
+    STM_IN_LIB(tx) = true;
     sw_commit(tx);
     if (tx->sw_adaptive) {
         /* finished without going serial: not twice in a row */
@@ -220,10 +222,14 @@ static intptr_t __attribute__((noinline)) sw_frame(stm_tx *tx)
     tx->abort_jb = &jb;
     if (STM_SETJMP(jb) != 0) {
         tx = stm_tls_tx;
-        tx->in_lib = true; /* aborted from inside the body */
+        STM_IN_LIB(tx) = true; /* aborted from inside the body */
         after_abort(tx);
     }
-    return sw_attempt(tx);
+    intptr_t r = sw_attempt(tx);
+    /* abort_jb is NULL outside sw_frame and outer_fast: the fast path's
+     * entry need not set it (stm_tx_abort) */
+    stm_tls_tx->abort_jb = NULL;
+    return r;
 }
 
 /* The software and serial paths.  start_serial: go straight to serial.
@@ -303,9 +309,9 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
             tx->head.depth = 1;
             tx->hw_nw = 0;
             tx->hw_nfrees = 0;
-            tx->in_lib = false;
+            STM_IN_LIB(tx) = false;
             intptr_t r = fn(tx, arg);
-            tx->in_lib = true;
+            STM_IN_LIB(tx) = true;
             bool wake = false;
             if (tx->hw_nw != 0) {
                 if (__atomic_load_n(STM_SW_ACTIVE, __ATOMIC_RELAXED) != 0)
@@ -335,7 +341,7 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
         }
         /* aborted: memory and registers are as they were at begin
          * (the emulation's abort restores no memory: in_lib too) */
-        tx->in_lib = true;
+        STM_IN_LIB(tx) = true;
         tx->mode = STM_MODE_NONE;
         tx->head.depth = 0;
         enum stm_htm_cause c = stm_htm_decode(status);
@@ -356,79 +362,273 @@ run_hardware(stm_tx *volatile tx, stm_fn fn, void *arg, intptr_t *result, bool *
     }
 }
 
-/* Set at start-up (runtime_init_once, before any descriptor exists):
- * STM_MODE auto or stm.  Then, while no hardware path exists, a top-level
- * transaction of a thread with nothing pending (stm__atomically_top
- * checks) starts as an unlogged NOrec attempt, adaptive: what
- * run_software would choose. */
-bool stm_outer_fast;
+/* While stm_fast_ok (core/hybrid.h), a top-level transaction of a thread
+ * with nothing pending (stm__atomically_top checks) starts as an unlogged
+ * NOrec attempt, adaptive: what run_software would choose. */
 
-/* outer_fast's first attempt was abandoned: go on as run_software would
- * have after it.  Runs in outer_fast's frame, below its restart point. */
-static intptr_t __attribute__((noinline, cold)) outer_fast_aborted(stm_fn fn, void *arg)
+/* Named in the assembly below (hidden, so not interposable). */
+intptr_t stm_fast_aborted(void);
+intptr_t stm_fast_run(stm_tx *tx);
+
+/* The fast path's first attempt was abandoned: go on as run_software
+ * would have after it.  Entered with the caller's registers and stack
+ * (the entry's restart point, fctx): returns to the caller. */
+__attribute__((visibility("hidden"), noinline, cold)) intptr_t stm_fast_aborted(void)
 {
     stm_tx *tx = stm_tls_tx;
-    tx->in_lib = true; /* aborted from inside the body */
-    tx->sw_fn = fn;
-    tx->sw_arg = arg;
+    STM_IN_LIB(tx) = true; /* aborted from inside the body */
+    tx->sw_fn = tx->fctx.fn;
+    tx->sw_arg = tx->fctx.arg;
     tx->sw_aborts = 0;
     tx->sw_serial = false;
     tx->sw_logged = false;
     tx->sw_adaptive = true;
     after_abort(tx);
     intptr_t r = sw_frame(tx);
-    tx->in_lib = false;
+    tx->head.outer_frame = NULL;
+    stm_fast_recheck(tx);
+    STM_IN_LIB(tx) = false;
     return r;
 }
 
-/* The common top-level software transaction's first attempt, begin to
- * end: run_software's choices made (unlogged, not serial, adaptive) and
- * sw_attempt's work for them inline.  A frame of its own, without the
- * restart point, so that tx stays in a register (a frame with a setjmp
- * spills everything). */
-static intptr_t __attribute__((noinline)) outer_fast_run(stm_tx *tx, stm_fn fn, void *arg)
+/*
+ * The fast path's commit and clean-up, split so that the common case
+ * calls nothing but tail calls: then its frames save no registers (each
+ * function that calls and goes on pushes and pops every callee-saved
+ * register it uses around the whole function).
+ */
+
+static intptr_t __attribute__((noinline)) fast_adapt(stm_tx *tx, intptr_t r, bool moved)
 {
-    /* stm_norec_begin(tx, false) without a hardware path */
-    stm_attempt_enter_nohtm(tx);
-    bool waited = stm_norec_snapshot(tx, false);
-    /* another thread committed since this thread's last transaction */
-    bool moved = waited || tx->snap != tx->last_seq;
-    tx->head.depth = 1;
-    tx->in_lib = false;
-    intptr_t r = fn(tx, arg);
-    tx->in_lib = true;
-    stm_attempt_sync(tx);
-    /* An unlogged attempt that wrote holds seq (TML's writer, or
-     * stm_irrevocable): stm_serial_commit's release.  One that did not is
-     * read-only and validated by construction: nothing to do but leave. */
-    bool wake = false;
-    uint64_t s = tx->snap;
-    if (tx->mode == STM_MODE_SERIAL) {
-        s = stm_serial_release(tx, &wake);
-        if (tx->tml)
-            STM_STAT_INC(tx, commits_stm);
-        else
-            STM_STAT_INC(tx, commits_serial);
-    } else {
-        STM_STAT_INC(tx, commits_stm);
-    }
-    stm_attempt_exit_nohtm(tx);
-    if (__builtin_expect((tx->allocs.n | tx->frees.n | (size_t)wake) != 0, 0))
-        stm_attempt_committed_slow(tx, wake);
-    else
-        stm_attempt_clear_unlogged(tx);
-    tx->last_seq = s;
+    adapt(tx, moved);
+    return r;
+}
+
+/* The end of every fast-path transaction, after its commit: s is the seq
+ * value the commit left. */
+static inline intptr_t fast_done(stm_tx *tx, intptr_t r, uint64_t s)
+{
+    tx->head.outer_frame = NULL;
+    /* head.depth and STM_IN_LIB to 0 in one store; STM_FAST_OFF and the
+     * spare byte were 0 at the entry, and only adapt (below) sets it */
+    uint64_t zero = 0;
+    memcpy(&tx->head.depth, &zero, sizeof zero);
     /* Threads that take turns committing (seq moved since this thread's
      * last transaction, most of the time) hand seq's cache line back and
      * forth at every transaction, without aborting much: they run faster
      * serially, where the gate batches them (core/gate.h).  So a moved
      * seq counts as contention, as an abort does.  Read-mostly work sees
      * seq move rarely (only other threads' writers move it). */
-    if (__builtin_expect((tx->contention | (uint32_t)moved) != 0, 0))
-        adapt(tx, moved);
-    tx->in_lib = false;
+    uint64_t moved = tx->snap ^ tx->last_seq;
+    tx->last_seq = s;
+    if (__builtin_expect((tx->contention | moved) != 0, 0))
+        return fast_adapt(tx, r, moved != 0);
     return r;
 }
+
+/* The body left the attempt serial (the library wrote, or
+ * stm_irrevocable): stm_serial_commit's work without the gate (an
+ * unlogged attempt never takes it). */
+static intptr_t __attribute__((noinline)) fast_finish_serial(stm_tx *tx, intptr_t r)
+{
+    bool wake = false;
+    uint64_t s = stm_serial_release(tx, &wake);
+    if (tx->tml)
+        STM_STAT_INC(tx, commits_stm);
+    else
+        STM_STAT_INC(tx, commits_serial);
+    stm_attempt_exit_nohtm(tx);
+    stm_attempt_committed(tx, wake);
+    return fast_done(tx, r, s);
+}
+
+/* Committed NOrec, with something to do after: an RCU read side to leave,
+ * blocks allocated or freed, threads to wake. */
+static intptr_t __attribute__((noinline)) fast_finish_slow(stm_tx *tx, intptr_t r, uint64_t s,
+                                                           bool wake)
+{
+    stm_attempt_exit_nohtm(tx);
+    stm_attempt_committed(tx, wake);
+    return fast_done(tx, r, s);
+}
+
+/* stm_fast_run's commit and clean-up, r the body's result (tail-called,
+ * so that only tx stays in a register across the body). */
+static intptr_t __attribute__((noinline)) fast_finish(stm_tx *tx, intptr_t r)
+{
+    STM_IN_LIB(tx) = true;
+    if (__builtin_expect(tx->mode != STM_MODE_NOREC, 0))
+        return fast_finish_serial(tx, r);
+    /* Still NOrec: an attempt that wrote only through stm.h's inline write
+     * holds seq at snap + 1 (rsnap odd), and stm_serial_release's work
+     * for it is done here; one that did not write is read-only and
+     * validated by construction: nothing to do but leave.  Either way
+     * ulog.n stayed 0 (the library settles the cursor only on entries
+     * that make a writing attempt serial first: stm_attempt_sync), and
+     * dirty, tml and irrevocable stayed false. */
+    uint64_t s = tx->head.rsnap;
+    STM_STAT_INC(tx, commits_stm);
+    if (s & 1) {
+        /* after the CAS that took seq (see the essay) */
+        bool wake = stm_wait_any();
+        s += STM_SEQ_STEP - 1; /* rsnap = snap + 1 */
+        /* release: the in-place stores before the new seq */
+        __atomic_store_n(STM_SEQ, s, __ATOMIC_RELEASE);
+        if (__builtin_expect(wake, 0))
+            return fast_finish_slow(tx, r, s, true);
+    }
+    if (__builtin_expect(!tx->unguarded, 0))
+        return fast_finish_slow(tx, r, s, false);
+    if (__builtin_expect((tx->allocs.n | tx->frees.n) != 0, 0))
+        return fast_finish_slow(tx, r, s, false);
+    /* stm_attempt_exit_nohtm; release: every access of the attempt
+     * happens before */
+    __atomic_store_n(&tx->unguarded, false, __ATOMIC_RELEASE);
+    /* stm_attempt_clear_unlogged's work for this case */
+    tx->head.uend = NULL;
+    __asm__("" ::: "memory"); /* two plain stores, not a vector one */
+    tx->head.ucur = NULL;
+    tx->mode = STM_MODE_NONE;
+    tx->head.rsnap = STM_RSNAP_SLOW;
+    return fast_done(tx, r, s);
+}
+
+static uint64_t __attribute__((noinline, cold)) fast_snapshot_wait(stm_tx *tx)
+{
+    uint64_t s = stm_wait_even(STM_SEQ);
+    tx->last_seq = s + 1; /* waited: counts as moved */
+    return s;
+}
+
+/* The common top-level software transaction's first attempt, begin to
+ * end: run_software's choices made (unlogged, not serial, adaptive) and
+ * sw_attempt's work for them inline.  Its entry (stm__atomically_enter or
+ * outer_fast) made the restart point and set STM_IN_LIB,
+ * head.outer_frame and fctx (fn and arg); an abort resumes in
+ * stm_fast_aborted. */
+__attribute__((visibility("hidden"), noinline)) intptr_t stm_fast_run(stm_tx *tx)
+{
+    /* stm_norec_begin(tx, false) without a hardware path */
+    stm_attempt_enter_nohtm(tx);
+    /* mode = STM_MODE_NOREC and logged = false in one store (padding up
+     * to snap) */
+    _Static_assert(offsetof(stm_tx, logged) == offsetof(stm_tx, mode) + sizeof(int) &&
+                       offsetof(stm_tx, snap) == offsetof(stm_tx, mode) + 8,
+                   "mode, logged and padding make 8 bytes");
+    const struct {
+        int mode;
+        bool logged;
+        char pad[3];
+    } mode_logged = {STM_MODE_NOREC, false, {0}};
+    memcpy(&tx->mode, &mode_logged, sizeof mode_logged);
+    if (__builtin_expect(__atomic_load_n(&stm_starving, __ATOMIC_RELAXED) != 0, 0))
+        stm_wait_not_starving(); /* hybrid.h */
+    uint64_t s = __atomic_load_n(STM_SEQ, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(s & 1, 0))
+        s = fast_snapshot_wait(tx);
+    tx->snap = s;
+    /* hsnap is not read: an unlogged attempt cannot revalidate, and no
+     * hardware path exists */
+    tx->head.rsnap = s;
+    /* stm_ulog_open, empty (ulog.n is 0 between transactions): the first
+     * inline write takes seq */
+    struct stm_wentry *u = tx->ulog.e;
+    tx->head.ucur = (struct stm__undo *)(void *)u;
+    __asm__("" ::: "memory"); /* two plain stores, not a vector one */
+    tx->head.uend = (struct stm__undo *)(void *)(u + tx->ulog.cap);
+    /* head.depth = 1 and STM_IN_LIB = false in one store (STM_FAST_OFF
+     * and the spare byte are 0: the entry checked) */
+    const struct {
+        unsigned depth;
+        unsigned char lib_private[4];
+    } depth1 = {1, {0}};
+    memcpy(&tx->head.depth, &depth1, sizeof depth1);
+    /* fn and arg from fctx: not kept in registers across the calls above */
+    return fast_finish(tx, tx->fctx.fn(tx, tx->fctx.arg));
+}
+
+#if STM_FAST_ASM
+/*
+ * x86-64: the restart point without a frame.  stm_fast_enter keeps the
+ * caller's callee-saved registers in fctx and its stack pointer in
+ * head.outer_frame, then tail-calls stm_fast_run, which returns to the
+ * caller itself; stm_fast_resume (an abort) puts them back and tail-calls
+ * stm_fast_aborted.  That is eight stores where __builtin_setjmp's frame
+ * pushes, spills and pops; it is not shadow-stack aware, so builds with
+ * -fcf-protection (__CET__) keep outer_fast below.
+ * The checks: stm_fast_ok, and the word at head.depth
+ * (depth, STM_IN_LIB, STM_FAST_OFF) 0, else stm__atomically_top.
+ */
+__asm__(".text\n"
+        ".globl stm__atomically_enter\n"
+        ".type stm__atomically_enter, @function\n"
+        ".p2align 4\n"
+        "stm__atomically_enter:\n"
+        "  cmpb $0, stm_fast_ok(%rip)\n"
+        "  je 1f\n"
+        "  cmpq $0, " STM_STR(STM_TX_OFF_DEPTH) "(%rdi)\n"
+        "  jne 1f\n"
+        "  movb $1, " STM_STR(STM_TX_OFF_DEPTH) "+4(%rdi)\n" /* STM_IN_LIB */
+        "  movq %rsp, 24(%rdi)\n"                           /* head.outer_frame */
+        "  movq %rbx, " STM_STR(STM_TX_OFF_FCTX) "(%rdi)\n"
+        "  movq %rbp, " STM_STR(STM_TX_OFF_FCTX) "+8(%rdi)\n"
+        "  movq %r12, " STM_STR(STM_TX_OFF_FCTX) "+16(%rdi)\n"
+        "  movq %r13, " STM_STR(STM_TX_OFF_FCTX) "+24(%rdi)\n"
+        "  movq %r14, " STM_STR(STM_TX_OFF_FCTX) "+32(%rdi)\n"
+        "  movq %r15, " STM_STR(STM_TX_OFF_FCTX) "+40(%rdi)\n"
+        "  movq %rsi, " STM_STR(STM_TX_OFF_FCTX) "+48(%rdi)\n"
+        "  movq %rdx, " STM_STR(STM_TX_OFF_FCTX) "+56(%rdi)\n"
+        "  jmp stm_fast_run\n"
+        "1:\n"
+        "  jmp stm__atomically_top\n"
+        ".size stm__atomically_enter, .-stm__atomically_enter\n"
+        "\n"
+        ".globl stm_fast_resume\n"
+        ".hidden stm_fast_resume\n"
+        ".type stm_fast_resume, @function\n"
+        ".p2align 4\n"
+        "stm_fast_resume:\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "(%rdi), %rbx\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "+8(%rdi), %rbp\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "+16(%rdi), %r12\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "+24(%rdi), %r13\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "+32(%rdi), %r14\n"
+        "  movq " STM_STR(STM_TX_OFF_FCTX) "+40(%rdi), %r15\n"
+        "  movq 24(%rdi), %rsp\n"
+        "  jmp stm_fast_aborted\n"
+        ".size stm_fast_resume, .-stm_fast_resume\n");
+#else
+/* The restart point in a frame of its own (a frame with a setjmp saves
+ * every callee-saved register on entry, which the checks in
+ * stm__atomically_top should not pay for the general path).  An abort
+ * lands in stm_fast_aborted. */
+static intptr_t __attribute__((noinline)) outer_fast(stm_tx *tx, stm_fn fn, void *arg)
+{
+    stm_jmpbuf jb;
+    STM_IN_LIB(tx) = true;
+    /* every nested call's stack lies below this (stm_atomically) */
+    tx->head.outer_frame = (void *)&jb;
+    tx->abort_jb = &jb;
+    tx->fctx.fn = fn;
+    tx->fctx.arg = arg;
+    if (STM_SETJMP(jb) != 0)
+        return stm_fast_aborted(); /* sw_frame put abort_jb back */
+    intptr_t r = stm_fast_run(tx);
+    tx->abort_jb = NULL; /* as sw_frame does */
+    return r;
+}
+
+void stm_fast_resume(stm_tx *tx)
+{
+    (void)tx;
+    abort(); /* never: outer_fast sets abort_jb */
+}
+
+intptr_t stm__atomically_enter(stm_tx *tx, stm_fn fn, void *arg)
+{
+    return stm__atomically_top(tx, fn, arg);
+}
+#endif
 
 static void __attribute__((noinline, cold)) nested_after_longjmp(void)
 {
@@ -437,31 +637,34 @@ static void __attribute__((noinline, cold)) nested_after_longjmp(void)
 }
 
 /* A top-level transaction: start-up, misuse, the hardware path. */
-/* tx: the caller's stm_tls_tx (NULL before the thread's first call) */
+/* tx: the caller's stm_tls_tx (STM_NO_DESC before the thread's first
+ * call) */
 static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn, void *arg)
 {
     if (fn == NULL)
         stm_fatal("stm_atomically", "NULL transaction function");
-    if (__builtin_expect(tx == NULL, 0))
+    if (__builtin_expect(tx == STM_NO_DESC, 0))
         tx = stm_tx_create();
     if (tx->head.depth != 0)
-        return stm_atomically(fn, arg);
+        return (stm_atomically)(fn, arg); /* the library's: misuse checks */
     if (__builtin_expect(tx->sites != NULL, 0))
         return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
-    /* in_lib is set from here to the body and from the body's return to
-     * ours: a signal handler that interrupted any of that finds it set (a
-     * hardware attempt's abort restores it set).  One that interrupted the
-     * body itself cannot be told from a nested call: stm(3). */
-    if (__builtin_expect(tx->in_lib, 0))
+    /* STM_IN_LIB is set from here to the body and from the body's return
+     * to ours: a signal handler that interrupted any of that finds it set
+     * (a hardware attempt's abort restores it set).  One that interrupted
+     * the body itself cannot be told from a nested call: stm(3). */
+    if (__builtin_expect(STM_IN_LIB(tx), 0))
         stm_fatal("stm_atomically", "called from a signal handler that interrupted libstm "
                                     "in this thread (not async-signal-safe)");
-    tx->in_lib = true;
+    STM_IN_LIB(tx) = true;
     tx->head.outer_frame = __builtin_frame_address(0);
     bool serial_first = false;
     intptr_t r;
     if (stm_htm_backend == STM_HTM_NONE || !run_hardware(tx, fn, arg, &r, &serial_first))
         r = run_software(tx, fn, arg, serial_first);
-    tx->in_lib = false;
+    tx->head.outer_frame = NULL;
+    stm_fast_recheck(tx);
+    STM_IN_LIB(tx) = false;
     return r;
 }
 
@@ -469,7 +672,7 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn
 intptr_t(stm_atomically)(stm_fn fn, void *arg)
 {
     stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx != NULL && fn != NULL, 1)) {
+    if (__builtin_expect(tx != STM_NO_DESC && fn != NULL, 1)) {
         if (__builtin_expect(tx->head.depth != 0, 1)) {
             /* A nested call runs deeper on the stack than the outermost
              * stm_atomically (stacks grow down on every target we build
@@ -489,38 +692,30 @@ intptr_t(stm_atomically)(stm_fn fn, void *arg)
     return atomically_outer(tx, fn, arg);
 }
 
-/* The restart point of outer_fast_run's attempt, in a frame of its own
- * (a frame with a setjmp saves every callee-saved register on entry, which
- * the checks in stm__atomically_top should not pay for the general path).
- * An abort lands in outer_fast_aborted, which continues on the general
- * path. */
-static intptr_t __attribute__((noinline)) outer_fast(stm_tx *tx, stm_fn fn, void *arg)
-{
-    stm_jmpbuf jb;
-    tx->in_lib = true;
-    /* every nested call's stack lies below this (stm_atomically) */
-    tx->head.outer_frame = (void *)&jb;
-    tx->abort_jb = &jb;
-    /* fn and arg are not modified after this: valid after the longjmp */
-    if (STM_SETJMP(jb) != 0)
-        return outer_fast_aborted(fn, arg);
-    return outer_fast_run(tx, fn, arg);
-}
-
-/* A top-level transaction of a thread whose descriptor exists: the common
- * software one takes outer_fast, everything else atomically_outer. */
+/* A top-level transaction of a thread whose descriptor exists (or, from
+ * stm__atomically_enter, a call that the inline one could not join: depth
+ * set means misuse, which atomically_outer reports): the common software
+ * one takes the fast path, everything else atomically_outer. */
 intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
-    /* htm_enabled: false while no hardware path exists (test hooks may
-     * select the emulation's later) */
-    if (__builtin_expect(stm_outer_fast, 1) &&
+    if (__builtin_expect(tx == STM_NO_DESC || fn == NULL, 0))
+        return atomically_outer(tx, fn, arg); /* only the head: check first */
+    if (__builtin_expect(stm_fast_ok, 1) && tx->head.depth == 0 &&
         (tx->serial_hints_on == 0 || tx->serial_hint[serial_hint_slot(fn)] != fn) &&
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
-                          (unsigned)tx->in_lib |
-                          (unsigned)__atomic_load_n(&stm_hybrid.htm_enabled, __ATOMIC_RELAXED)) ==
-                             0,
-                         1))
+                          (unsigned)STM_IN_LIB(tx)) == 0,
+                         1)) {
+#if STM_FAST_ASM
+        /* serial hints on, for other functions: the entry's checks pass
+         * once STM_FAST_OFF is clear (this call is not nested) */
+        STM_FAST_OFF(tx) = 0;
+        intptr_t r = stm__atomically_enter(tx, fn, arg);
+        stm_fast_recheck(tx);
+        return r;
+#else
         return outer_fast(tx, fn, arg);
+#endif
+    }
     return atomically_outer(tx, fn, arg);
 }
 

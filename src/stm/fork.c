@@ -80,7 +80,7 @@ static uint64_t seq_at_fork; /* the even value taken in prepare */
 static void fork_prepare(void)
 {
     stm_tx *self = stm_tls_tx;
-    if (self != NULL && self->head.depth != 0)
+    if (self->head.depth != 0) /* STM_NO_DESC's is 0 */
         stm_fatal("fork", "called inside a transaction");
     stm_mem_fork_prepare();
     urcu_memb_call_rcu_before_fork();

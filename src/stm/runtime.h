@@ -13,11 +13,6 @@
  * or the chosen path calls it (stm_tx_create does). */
 void stm_runtime_init(void);
 
-/* Top-level transactions may take atomically.c's software fast path
- * while no hardware path exists: STM_MODE auto or stm.  Set once by
- * stm_runtime_init, before any descriptor exists. */
-extern bool stm_outer_fast;
-
 /* This thread's descriptor, created (and the thread registered) on first
  * use (thread.c). */
 stm_tx *stm_tx_create(void);
@@ -25,7 +20,7 @@ stm_tx *stm_tx_create(void);
 static inline stm_tx *stm_tx_self(void)
 {
     stm_tx *tx = stm_tls_tx;
-    if (__builtin_expect(tx == NULL, 0))
+    if (__builtin_expect(tx == STM_NO_DESC, 0))
         tx = stm_tx_create();
     return tx;
 }

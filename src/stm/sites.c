@@ -100,6 +100,7 @@ intptr_t stm_sites_run(stm_tx *tx, stm_fn fn, void *arg)
     tx->sites = NULL;
     intptr_t r = stm_atomically(fn, arg);
     tx->sites = t;
+    stm_fast_recheck(tx);
     struct site_sum *e = table_slot(t, fn);
     uint64_t *c = (uint64_t *)&e->s;
     const uint64_t *now = (const uint64_t *)&tx->stats, *then = (const uint64_t *)&t->base;

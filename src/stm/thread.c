@@ -58,7 +58,7 @@ static void tx_destroy(void *p)
     pthread_mutex_unlock(&registry_lock);
     stm_logs_free(tx);
     free(tx);
-    stm_tls_tx = NULL;
+    stm_tls_tx = STM_NO_DESC;
 }
 
 static void stats_at_exit(void)
@@ -93,7 +93,6 @@ static void runtime_init_once(void)
     stm_mem_wait_threads = registry_wait_all;
     stm_mem_init();
     stm_htm_init(cfg);
-    stm_outer_fast = cfg->mode == STM_CFG_AUTO || cfg->mode == STM_CFG_STM;
     stm_fork_handlers_install();
     if (cfg->stats)
         atexit(stats_at_exit);
@@ -119,6 +118,7 @@ stm_tx *stm_tx_create(void)
         stm_fatal("libstm", "out of memory creating a thread descriptor");
     tx->head.rsnap = STM_RSNAP_SLOW; /* not in a transaction: no inline reads */
     tx->site_table = tx->sites = stm_sites_new();
+    stm_fast_recheck(tx);
     pthread_mutex_lock(&registry_lock);
     urcu_memb_register_thread();
     tx->rcu_reader = stm_rcu_reader_self();
@@ -173,9 +173,12 @@ void stm_registry_fork_child(void (*forget_reader)(void *rec))
         stm_logs_free(tx);
         free(tx);
     }
-    live_threads = self;
-    if (self != NULL)
+    if (self == STM_NO_DESC) {
+        live_threads = NULL; /* the forking thread has no descriptor */
+    } else {
+        live_threads = self;
         self->next = self->prev = NULL;
+    }
     stm_sites_unlock();
     stm_stats_unlock();
     pthread_mutex_unlock(&registry_lock);
