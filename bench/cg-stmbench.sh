@@ -20,7 +20,7 @@ sb=$b/bench/.libs/stmbench
 [ -x "$sb" ] || sb=$b/bench/stmbench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for w in bank bank-nested report intset-hash intset-skip intset-list queue; do
+for w in ${CG_WORKLOADS:-bank bank-nested report intset-hash intset-skip intset-list queue}; do
   n=200000 extra="-A 4096"
   [ "$w" = report ] && n=200
   [ "$w" = intset-list ] && { n=20000 extra="-K 256"; }

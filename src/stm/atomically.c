@@ -206,10 +206,12 @@ static intptr_t __attribute__((noinline)) sw_attempt(stm_tx *tx)
     STM_IN_LIB(tx) = false;
     intptr_t r = tx->sw_fn(tx, tx->sw_arg);
     STM_IN_LIB(tx) = true;
-    /* a short writer (STM_CONTENTION_SHORT), counted before the commit
-     * clears the logs */
-    bool short_tx =
-        tx->rlog.n <= STM_SHORT_READS && (tx->wlog.n != 0 || tx->mode == STM_MODE_SERIAL);
+    /* after an abort: a short writer (STM_CONTENTION_SHORT)?  Looked at
+     * before the commit clears the logs */
+    bool short_tx = false;
+    if (__builtin_expect(tx->sw_aborts != 0, 0))
+        short_tx =
+            tx->rlog.n <= STM_SHORT_READS && (tx->wlog.n != 0 || tx->mode == STM_MODE_SERIAL);
     sw_commit(tx);
     if (tx->sw_adaptive) {
         /* finished without going serial: not twice in a row */
@@ -242,7 +244,7 @@ static intptr_t __attribute__((noinline)) sw_frame(stm_tx *tx)
     intptr_t r = sw_attempt(tx);
     /* abort_jb is NULL outside sw_frame and outer_fast: the fast path's
      * entry need not set it (stm_tx_abort) */
-    stm_tls_tx->abort_jb = NULL;
+    tx->abort_jb = NULL;
     return r;
 }
 
@@ -659,8 +661,13 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn
         stm_fatal("stm_atomically", "NULL transaction function");
     if (__builtin_expect(tx == STM_NO_DESC, 0))
         tx = stm_tx_create();
-    if (tx->head.depth != 0)
-        return (stm_atomically)(fn, arg); /* the library's: misuse checks */
+    /* A transaction runs, and the caller (stm.h's stm_atomically, which
+     * found its stack pointer not below outer_frame, or the library's,
+     * which found depth 0) is not inside its body: the body was left by
+     * longjmp.  Not re-checked from here, deeper down the stack, where
+     * the frames of this call may reach below the dead body's. */
+    if (__builtin_expect(tx->head.depth != 0, 0))
+        nested_after_longjmp();
     if (__builtin_expect(tx->sites != NULL, 0))
         return stm_sites_run(tx, fn, arg); /* STM_STATS=2: calls us again */
     /* STM_IN_LIB is set from here to the body and from the body's return
@@ -677,7 +684,8 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn
     if (stm_htm_backend == STM_HTM_NONE || !run_hardware(tx, fn, arg, &r, &serial_first))
         r = run_software(tx, fn, arg, serial_first);
     tx->head.outer_frame = NULL;
-    stm_fast_recheck(tx);
+    if (stm_fast_ok) /* else STM_FAST_OFF is not looked at */
+        stm_fast_recheck(tx);
     STM_IN_LIB(tx) = false;
     return r;
 }
@@ -707,21 +715,14 @@ intptr_t(stm_atomically)(stm_fn fn, void *arg)
 }
 
 /* A top-level transaction (or, from stm__atomically_enter, a call that the
- * inline one could not join: depth set means misuse, reported here): the
- * common software one takes the fast path, everything else
- * atomically_outer. */
+ * inline one could not join: depth set means misuse, which
+ * atomically_outer reports): the common software one takes the fast path,
+ * everything else atomically_outer. */
 intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
-    if (__builtin_expect(tx == STM_NO_DESC || fn == NULL, 0))
-        return atomically_outer(tx, fn, arg); /* only the head: check first */
-    /* A transaction runs, and the caller (stm.h's stm_atomically, which
-     * found its stack pointer not below outer_frame, or the library's,
-     * which found depth 0) is not inside its body: the body was left by
-     * longjmp.  Not re-checked from here, deeper down the stack, where
-     * the frames of this call may reach below the dead body's. */
-    if (__builtin_expect(tx->head.depth != 0, 0))
-        nested_after_longjmp();
-    if (__builtin_expect(stm_fast_ok, 1) && tx->head.depth == 0 &&
+    /* tx may be STM_NO_DESC (only a head): tested before anything else */
+    if (__builtin_expect(stm_fast_ok, 1) && tx != STM_NO_DESC && fn != NULL &&
+        tx->head.depth == 0 &&
         (tx->serial_hints_on == 0 || tx->serial_hint[serial_hint_slot(fn)] != fn) &&
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
                           (unsigned)STM_IN_LIB(tx)) == 0,
