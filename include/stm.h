@@ -96,8 +96,11 @@ STM_API void stm_write(stm_tx *tx, stm_tvar *tv, uintptr_t value);
  *    (2 mod 4) whenever the inline read must not be used: outside a
  *    transaction, on a path that logs its reads.
  *  - Nested stm_atomically: the calling thread's descriptor is the
- *    exported thread-local stm__self (&stm__no_tx before the thread's
- *    first transaction, never NULL).  `outer_frame` is the outermost stm_atomically's stack
+ *    exported thread-local stm__tx (&stm__no_tx before the thread's first
+ *    transaction, never NULL; stm__self, the name programs built with
+ *    head version 2 use, is the same variable: a program built with this
+ *    head names stm__tx, which an older libstm lacks, so it does not load
+ *    there).  `outer_frame` is the outermost stm_atomically's stack
  *    pointer while a transaction runs and NULL outside one: a call whose
  *    stack pointer lies below it joins the running transaction by calling
  *    fn directly.  Every other call goes to stm__atomically_enter, which
@@ -143,10 +146,10 @@ extern STM_API struct stm__clock stm__clock;
  * compiler hoists out of loops, where a NULL test would stay in them.) */
 extern STM_API const struct stm_tx_head stm__no_tx;
 #if defined(__GNUC__)
-extern STM_API __thread stm_tx *stm__self;
+extern STM_API __thread stm_tx *stm__tx;
 /* stm_atomically where the inline one cannot join: tx is the caller's
- * stm__self (&stm__no_tx before its first transaction), fn not NULL, and the stack pointer is not below
- * tx's outer_frame.  (stm__atomically_top, the same outside a
+ * stm__tx (&stm__no_tx before its first transaction), fn not NULL, and
+ * the stack pointer is not below tx's outer_frame.  (stm__atomically_top, the same outside a
  * transaction, serves programs built with head version 2.) */
 STM_API intptr_t stm__atomically_enter(stm_tx *tx, stm_fn fn, void *arg);
 STM_API intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg);
@@ -224,7 +227,7 @@ call:
 }
 static inline intptr_t stm__atomically_inline(stm_fn fn, void *arg)
 {
-    stm_tx *tx = stm__self; /* never NULL */
+    stm_tx *tx = stm__tx; /* never NULL */
     if (__builtin_expect(fn != NULL, 1)) {
         const struct stm_tx_head *h = (const struct stm_tx_head *)(const void *)tx;
         if (stm__stack_pointer() < (uintptr_t)h->outer_frame)

@@ -30,6 +30,11 @@ extern __thread struct urcu_reader urcu_memb_reader STM_TLS_MODEL;
 #include "wait.h"
 
 STM_API __thread stm_tx *stm_tls_tx STM_TLS_MODEL = STM_NO_DESC;
+/* stm.h's name for it since head version 3 (tx.h): a program built with
+ * that head refers to stm__tx, which libstm before 0.4.0 lacks, so the
+ * dynamic linker refuses to load it there (thread-local references are
+ * bound at load time, functions only at their first call) */
+extern STM_API __thread stm_tx *stm__tx STM_TLS_MODEL __attribute__((alias("stm__self")));
 
 void stm_attempt_enter_slow(stm_tx *tx)
 {
