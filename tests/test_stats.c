@@ -118,18 +118,20 @@ START_TEST(exited_threads_kept)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
     struct stm_stats s;
     stm_stats_get(&s);
-    ck_assert_uint_eq(s.commits_stm, 25 + 50 + 75 + 100);
+    /* four writers of one counter: the contention adaptation may run some
+     * of them serially (stm(7)) */
+    ck_assert_uint_eq(s.commits_stm + s.commits_serial, 25 + 50 + 75 + 100);
     ck_assert_uint_eq(stm_load(&counter), 250);
     /* a reset also covers the exited threads' share */
     stm_stats_reset();
     run(bump, 1);
     stm_stats_get(&s);
-    ck_assert_uint_eq(s.commits_stm, 1);
+    ck_assert_uint_eq(s.commits_stm + s.commits_serial, 1);
     /* more threads exit after the reset: only their new work shows */
     ck_assert_int_eq(pthread_create(&t[0], NULL, worker, (void *)(intptr_t)9), 0);
     ck_assert_int_eq(pthread_join(t[0], NULL), 0);
     stm_stats_get(&s);
-    ck_assert_uint_eq(s.commits_stm, 10);
+    ck_assert_uint_eq(s.commits_stm + s.commits_serial, 10);
 }
 END_TEST
 
@@ -315,12 +317,16 @@ START_TEST(sites_of_exited_threads_kept)
     run(peek, 4);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
-    ck_assert_uint_eq(site(bump).commits_stm, 60);
+    /* three writers of one counter: the contention adaptation may run
+     * some of them serially (stm(7)) */
+    struct stm_stats s = site(bump);
+    ck_assert_uint_eq(s.commits_stm + s.commits_serial, 60);
     ck_assert_uint_eq(site(peek).commits_stm, 4);
     stm_stats_reset();
     ck_assert_int_eq(pthread_create(&t[0], NULL, worker, (void *)(intptr_t)7), 0);
     ck_assert_int_eq(pthread_join(t[0], NULL), 0);
-    ck_assert_uint_eq(site(bump).commits_stm, 7);
+    s = site(bump);
+    ck_assert_uint_eq(s.commits_stm + s.commits_serial, 7);
 }
 END_TEST
 

@@ -684,7 +684,7 @@ static intptr_t __attribute__((noinline)) atomically_outer(stm_tx *tx, stm_fn fn
     if (stm_htm_backend == STM_HTM_NONE || !run_hardware(tx, fn, arg, &r, &serial_first))
         r = run_software(tx, fn, arg, serial_first);
     tx->head.outer_frame = NULL;
-    if (stm_fast_ok) /* else STM_FAST_OFF is not looked at */
+    if (__atomic_load_n(&stm_fast_ok, __ATOMIC_RELAXED)) /* else STM_FAST_OFF is unused */
         stm_fast_recheck(tx);
     STM_IN_LIB(tx) = false;
     return r;
@@ -720,8 +720,12 @@ intptr_t(stm_atomically)(stm_fn fn, void *arg)
  * everything else atomically_outer. */
 intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg)
 {
-    /* tx may be STM_NO_DESC (only a head): tested before anything else */
-    if (__builtin_expect(stm_fast_ok, 1) && tx != STM_NO_DESC && fn != NULL &&
+    /* tx may be STM_NO_DESC (only a head, and the runtime perhaps not
+     * initialized yet): tested before anything else.  A thread with a
+     * descriptor has been through stm_runtime_init, which set
+     * stm_fast_ok (relaxed: ordered by that pthread_once) */
+    if (__builtin_expect(tx != STM_NO_DESC, 1) && fn != NULL &&
+        __builtin_expect(__atomic_load_n(&stm_fast_ok, __ATOMIC_RELAXED), 1) &&
         tx->head.depth == 0 &&
         (tx->serial_hints_on == 0 || tx->serial_hint[serial_hint_slot(fn)] != fn) &&
         __builtin_expect(((uintptr_t)tx->sites | tx->serial_left | tx->logged_left |
