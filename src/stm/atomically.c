@@ -565,8 +565,8 @@ __attribute__((visibility("hidden"), noinline)) intptr_t stm_fast_run(stm_tx *tx
 
 #if STM_FAST_ASM
 /*
- * x86-64: the restart point without a frame.  stm_fast_enter keeps the
- * caller's callee-saved registers in fctx and its stack pointer in
+ * x86-64: the restart point without a frame.  stm__atomically_enter keeps
+ * the caller's callee-saved registers in fctx and its stack pointer in
  * head.outer_frame, then tail-calls stm_fast_run, which returns to the
  * caller itself; stm_fast_resume (an abort) puts them back and tail-calls
  * stm_fast_aborted.  That is eight stores where __builtin_setjmp's frame
@@ -575,7 +575,7 @@ __attribute__((visibility("hidden"), noinline)) intptr_t stm_fast_run(stm_tx *tx
  * The checks: stm_fast_ok, and the word at head.depth
  * (depth, STM_IN_LIB, STM_FAST_OFF) 0, else stm__atomically_top.
  */
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".globl stm__atomically_enter\n"
         ".type stm__atomically_enter, @function\n"
         ".p2align 4\n"
@@ -612,7 +612,8 @@ __asm__(".text\n"
         "  movq " STM_STR(STM_TX_OFF_FCTX) "+40(%rdi), %r15\n"
         "  movq 24(%rdi), %rsp\n"
         "  jmp stm_fast_aborted\n"
-        ".size stm_fast_resume, .-stm_fast_resume\n");
+        ".size stm_fast_resume, .-stm_fast_resume\n"
+        ".popsection\n");
 #else
 /* The restart point in a frame of its own (a frame with a setjmp saves
  * every callee-saved register on entry, which the checks in
