@@ -149,8 +149,9 @@ extern STM_API const struct stm_tx_head stm__no_tx;
 extern STM_API __thread stm_tx *stm__tx;
 /* stm_atomically where the inline one cannot join: tx is the caller's
  * stm__tx (&stm__no_tx before its first transaction), fn not NULL, and
- * the stack pointer is not below tx's outer_frame.  (stm__atomically_top, the same outside a
- * transaction, serves programs built with head version 2.) */
+ * the stack pointer is not below tx's outer_frame.  (stm__atomically_top,
+ * the same outside a transaction, serves programs built with head
+ * version 2.) */
 STM_API intptr_t stm__atomically_enter(stm_tx *tx, stm_fn fn, void *arg);
 STM_API intptr_t stm__atomically_top(stm_tx *tx, stm_fn fn, void *arg);
 /* The stack pointer (the library compares it with outer_frame too). */

@@ -108,12 +108,13 @@ struct stm_tx {
     /* first: stm.h's inline paths use it (ABI).  head.depth: 1 inside a
      * transaction (nested stm_atomically calls join it and leave it
      * alone), 0 outside; head.outer_frame: the outermost stm_atomically's
-     * frame (misuse detection, below) */
+     * stack pointer while a transaction runs, NULL outside (nested calls,
+     * misuse detection) */
     struct stm_tx_head head;
-    /* The x86-64 top-level fast path's restart point (atomically.c,
-     * fast_x86_64.c): the caller's callee-saved registers, fn and arg
-     * (its stack pointer is head.outer_frame).  Fixed offsets: assembly
-     * reads them. */
+    /* The top-level fast path's restart point (atomically.c; on x86-64
+     * its assembly entry): the caller's callee-saved registers, fn and
+     * arg (its stack pointer is head.outer_frame).  Fixed offsets: the
+     * assembly uses them. */
     struct stm_fast_ctx {
         void *rbx, *rbp, *r12, *r13, *r14, *r15;
         stm_fn fn;
@@ -215,7 +216,8 @@ struct stm_tx {
  * look at more than the fast path's entry checks (a streak, a serial
  * hint, per-site statistics: stm__atomically_top).
  * With head.depth they make one 8-byte word that is 0 exactly when a
- * top-level call may take the fast path's entry (fast_x86_64.c). */
+ * top-level call may take the fast path's entry (atomically.c's
+ * assembly). */
 #define STM_IN_LIB(tx) ((tx)->head.lib_private[0])
 #define STM_FAST_OFF(tx) ((tx)->head.lib_private[1])
 #define STM_TX_OFF_DEPTH 32
@@ -229,14 +231,12 @@ struct stm_tx {
 #define STM_FAST_ASM 0
 #endif
 #define STM_TX_OFF_FCTX 40
-#define STM_TX_OFF_ABORT_JB 104
 #if UINTPTR_MAX == UINT64_MAX
 _Static_assert(offsetof(struct stm_tx, head.outer_frame) == 24 &&
                    offsetof(struct stm_tx, head.depth) == STM_TX_OFF_DEPTH &&
                    offsetof(struct stm_tx, head.lib_private) == STM_TX_OFF_DEPTH + 4 &&
-                   offsetof(struct stm_tx, fctx) == STM_TX_OFF_FCTX &&
-                   offsetof(struct stm_tx, abort_jb) == STM_TX_OFF_ABORT_JB,
-               "fast_x86_64.c's offsets");
+                   offsetof(struct stm_tx, fctx) == STM_TX_OFF_FCTX,
+               "the offsets atomically.c's assembly uses");
 #endif
 
 /* STM_FAST_OFF from the fields it summarizes (wherever they may have
@@ -282,8 +282,9 @@ static inline void stm_fast_recheck(stm_tx *tx)
 
 /* This thread's descriptor, STM_NO_DESC until the front creates it on
  * the thread's first use (stm_tx_self, src/stm/runtime.h) and after its
- * thread-exit destructor.  Exported as stm__self for stm.h's inline
- * stm_atomically, which so needs no NULL test.  Defined in attempt.c. */
+ * thread-exit destructor.  Exported as stm__self and (stm.h's name since
+ * head version 3) stm__tx for stm.h's inline stm_atomically, which so
+ * needs no NULL test.  Defined in attempt.c. */
 #define STM_NO_DESC ((stm_tx *)(void *)&stm__no_tx) /* only its head exists */
 #define stm_tls_tx stm__self
 extern __thread stm_tx *stm_tls_tx STM_TLS_MODEL;
